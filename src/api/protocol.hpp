@@ -1,0 +1,35 @@
+#pragma once
+// The control protocol (docs/PROTOCOL.md): one JSON object per line each way over
+// state_dir/control.sock. Parsing is total: any input yields a request or a clear error.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+
+namespace vigil::api {
+
+enum class Command { status, start, stop, restart, events, logs, report, reload, shutdown, ping };
+
+struct Request {
+  Command command = Command::ping;
+  std::string name;  // start/stop/restart/logs: component or group
+  std::string component;  // events: filter
+  std::int64_t since_us = 0;  // events/report: how far back (a duration in microseconds)
+  std::int64_t after_id = 0;  // events: resume after this id
+  bool follow = false;  // events/logs: keep streaming
+  int limit = 100;  // events: how many, lines: logs
+};
+
+inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+
+Result<Request> parse_request(std::string_view line);
+std::string_view to_string(Command c);
+
+// {"ok":true, ...fields} and {"ok":false,"error":"..."}
+nlohmann::json ok_response(nlohmann::json fields = nlohmann::json::object());
+nlohmann::json error_response(const std::string& message);
+
+}  // namespace vigil::api

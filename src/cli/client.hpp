@@ -1,0 +1,26 @@
+#pragma once
+// A blocking client for the control socket: the CLI sends one request and reads replies.
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace vigil::cli {
+
+class ControlClient {
+ public:
+  static Result<ControlClient> connect(const std::string& socket_path);
+  Result<void> send(const nlohmann::json& request);
+  // The next reply line; an error when the daemon hung up or sent garbage.
+  Result<nlohmann::json> receive();
+
+ private:
+  explicit ControlClient(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+  std::string buffer_;
+};
+
+}  // namespace vigil::cli

@@ -1,0 +1,99 @@
+#include "cli/format.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "common/units.hpp"
+
+namespace vigil::cli {
+namespace {
+
+const char* state_colour(const std::string& state) {
+  if (state == "running") return "32";  // green
+  if (state == "starting" || state == "stopping") return "33";  // yellow
+  if (state == "stopped") return "2";  // dim
+  return "31";  // red: backoff, failed, given_up
+}
+
+std::string ago(std::int64_t now_us, std::int64_t then_us) {
+  return format_duration(std::chrono::microseconds(now_us - then_us)) + " ago";
+}
+
+void render(const nlohmann::json& node, const std::string& prefix, bool last, bool top,
+            const Style& style, std::int64_t now_us, std::string& out) {
+  const std::string branch = top ? "" : (last ? "└─ " : "├─ ");
+  const std::string child_prefix = top ? "" : prefix + (last ? "   " : "│  ");
+  const std::string name = node.value("name", "?");
+  if (node.value("type", "") == "group") {
+    const auto& in = node["intensity"];
+    out += fmt::format("{}{}{} ({}, {}/{} restarts in {})\n", prefix, branch,
+                       style.paint(name, "1"), node.value("strategy", "?"),
+                       in.value("recent", 0), in.value("restarts", 0),
+                       format_duration(std::chrono::milliseconds(in.value("within_ms", 0))));
+    const auto& children = node["children"];
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      render(children[i], child_prefix, i + 1 == children.size(), false, style, now_us, out);
+    }
+    return;
+  }
+  const std::string state = node.value("state", "?");
+  std::string line = fmt::format("{}{}{:<18} {}", prefix, branch, name,
+                                 style.paint(fmt::format("{:<9}", state), state_colour(state)));
+  const int pid = node.value("pid", 0);
+  line += pid != 0 ? fmt::format(" pid {:<7}", pid) : std::string(12, ' ');
+  line += fmt::format(" {:<8} {} {}", format_duration(std::chrono::milliseconds(node.value("for_ms", 0))),
+                      "restarts", node.value("restarts", 0));
+  out += line + "\n";
+  const std::string detail_prefix = child_prefix + "    ";
+  if (state != "running" && !node.value("reason", "").empty()) {
+    out += fmt::format("{}{}\n", detail_prefix, style.paint(node.value("reason", ""), "2"));
+  }
+  if (node.contains("status_text")) {
+    out += fmt::format("{}status: {}\n", detail_prefix, node.value("status_text", ""));
+  }
+  if (node.contains("last_failure") && node["last_failure"].is_object()) {
+    const auto& f = node["last_failure"];
+    out += fmt::format("{}last failure {}: {}: {}\n", detail_prefix,
+                       ago(now_us, f.value("wall_us", std::int64_t{0})), f.value("kind", "?"),
+                       f.value("reason", ""));
+  }
+}
+
+}  // namespace
+
+std::string Style::paint(const std::string& text, const char* ansi) const {
+  if (!colour) return text;
+  return fmt::format("\033[{}m{}\033[0m", ansi, text);
+}
+
+std::string format_status(const nlohmann::json& tree, const Style& style, std::int64_t now_us) {
+  std::string out;
+  render(tree, "", true, true, style, now_us, out);
+  return out;
+}
+
+std::string format_event(const nlohmann::json& e, const Style& style) {
+  const std::int64_t wall_us = e.value("wall_us", std::int64_t{0});
+  const std::time_t secs = static_cast<std::time_t>(wall_us / 1'000'000);
+  std::tm tm{};
+  ::localtime_r(&secs, &tm);
+  const std::string when = fmt::format("{:%Y-%m-%d %H:%M:%S}.{:03}", tm, (wall_us / 1000) % 1000);
+  const std::string component = e.value("component", "");
+  const std::string failure = e.value("failure", "");
+  const std::string kind = e.value("kind", "?");
+  std::string kind_text = fmt::format("{:<17}", kind);
+  if (!failure.empty()) kind_text = style.paint(kind_text, "31");
+  std::string line = fmt::format("{} {:<16} {} {:<9} {}", when,
+                                 component.empty() ? "vigild" : component, kind_text,
+                                 e.value("state", ""), e.value("reason", ""));
+  if (e.contains("detail") && e["detail"].contains("output") && e["detail"]["output"].is_array()) {
+    for (const auto& l : e["detail"]["output"]) {
+      if (l.is_string()) line += "\n    | " + l.get<std::string>();
+    }
+  }
+  return line;
+}
+
+}  // namespace vigil::cli

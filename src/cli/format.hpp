@@ -1,0 +1,17 @@
+#pragma once
+// Human output of the `vigil` command: the status tree, event lines.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::cli {
+
+struct Style {
+  bool colour = false;
+  std::string paint(const std::string& text, const char* ansi) const;
+};
+
+std::string format_status(const nlohmann::json& tree, const Style& style, std::int64_t now_us);
+std::string format_event(const nlohmann::json& event, const Style& style);
+
+}  // namespace vigil::cli

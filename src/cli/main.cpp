@@ -1,0 +1,245 @@
+// vigil: the operator's command line for vigild.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/client.hpp"
+#include "cli/format.hpp"
+#include "common/scheduler.hpp"
+#include "common/units.hpp"
+#include "config/loader.hpp"
+
+namespace {
+
+using namespace vigil;
+using nlohmann::json;
+
+enum ExitCode : int {
+  kOk = 0,
+  kFailed = 1,  // vigild refused the request (unknown name, bad config on reload, ...)
+  kInvalidConfig = 2,
+  kUsage = 64,
+  kUnavailable = 69,  // vigild cannot be reached
+};
+
+struct Target {
+  std::string config;
+  std::string socket;
+};
+
+Result<std::string> find_socket(const Target& t) {
+  if (!t.socket.empty()) return t.socket;
+  if (!t.config.empty()) {
+    auto loaded = config::load_config_file(t.config, {.check_executables = false});
+    if (!loaded.ok()) {
+      return make_error("cannot find vigild's socket from the config:\n" + loaded.format_errors());
+    }
+    return loaded.spec->state_dir + "/control.sock";
+  }
+  if (const char* env = std::getenv("VIGIL_SOCKET"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  return std::string(".vigil/control.sock");
+}
+
+// Sends one request; prints an error and returns nullopt when it fails.
+std::optional<std::pair<cli::ControlClient, json>> ask(const Target& t, const json& request,
+                                                      int& rc) {
+  auto socket = find_socket(t);
+  if (!socket) {
+    std::cerr << "vigil: " << socket.error() << "\n";
+    rc = kUsage;
+    return std::nullopt;
+  }
+  auto client = cli::ControlClient::connect(*socket);
+  if (!client) {
+    std::cerr << "vigil: " << client.error() << "\n";
+    rc = kUnavailable;
+    return std::nullopt;
+  }
+  if (auto sent = client->send(request); !sent) {
+    std::cerr << "vigil: " << sent.error() << "\n";
+    rc = kUnavailable;
+    return std::nullopt;
+  }
+  auto reply = client->receive();
+  if (!reply) {
+    std::cerr << "vigil: " << reply.error() << "\n";
+    rc = kUnavailable;
+    return std::nullopt;
+  }
+  if (!reply->value("ok", false)) {
+    std::cerr << "vigil: " << reply->value("error", std::string("request failed")) << "\n";
+    rc = kFailed;
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*client), std::move(*reply));
+}
+
+std::optional<std::int64_t> parse_since(const std::string& text, int& rc) {
+  if (text.empty()) return 0;
+  auto d = parse_duration(text);
+  if (!d || d->count() <= 0) {
+    std::cerr << "vigil: --since '" << text << "' is not a duration such as 10m, 2h, 1d\n";
+    rc = kUsage;
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vigil: inspect and command vigild"};
+  app.require_subcommand(1);
+  Target target;
+  app.add_option("-c,--config", target.config, "vigild's config (to find its state_dir)");
+  app.add_option("--socket", target.socket, "vigild's control socket")
+      ->envname("VIGIL_SOCKET");
+  const cli::Style style{::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
+  int rc = kOk;
+
+  bool json_out = false;
+  auto* status = app.add_subcommand("status", "the supervision tree with each component's state");
+  status->add_flag("--json", json_out, "machine-readable output");
+
+  std::string name;
+  auto* start = app.add_subcommand("start", "start a component or group");
+  start->add_option("NAME", name)->required();
+  auto* stop = app.add_subcommand("stop", "stop a component or group");
+  stop->add_option("NAME", name)->required();
+  auto* restart = app.add_subcommand("restart", "restart a component or group");
+  restart->add_option("NAME", name)->required();
+
+  std::string component;
+  std::string since;
+  bool follow = false;
+  int limit = 100;
+  auto* events = app.add_subcommand("events", "the event log");
+  events->add_option("--component", component, "only this component or group");
+  events->add_option("--since", since, "only the last DURATION (e.g. 10m, 2h)");
+  events->add_option("-n,--limit", limit, "at most this many past events")->check(CLI::Range(0, 100000));
+  events->add_flag("-f,--follow", follow, "keep printing new events");
+  events->add_flag("--json", json_out, "one JSON object per line");
+
+  int lines = 50;
+  auto* logs = app.add_subcommand("logs", "a component's captured output");
+  logs->add_option("NAME", name)->required();
+  logs->add_option("-n,--lines", lines, "how many past lines")->check(CLI::Range(0, 100000));
+  logs->add_flag("-f,--follow", follow, "keep printing new output");
+
+  auto* report = app.add_subcommand("report", "MTBF, MTTR, availability from the event log");
+  report->add_option("--since", since, "the window (default: the whole log)");
+  report->add_flag("--json", json_out, "machine-readable output");
+
+  auto* reload = app.add_subcommand("reload", "re-read the config; restart only what changed");
+  auto* shutdown = app.add_subcommand("shutdown", "stop everything and end vigild");
+  std::string file;
+  auto* validate = app.add_subcommand("validate", "check a config file without running it");
+  validate->add_option("FILE", file)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kOk : kUsage;
+  }
+
+  if (*validate) {
+    auto loaded = config::load_config_file(file);
+    if (!loaded.ok()) {
+      std::cerr << loaded.format_errors();
+      return kInvalidConfig;
+    }
+    int components = 0;
+    config::for_each_component(loaded.spec->root, [&](const auto&) { ++components; });
+    std::cout << file << ": ok (" << components << " components)\n";
+    return kOk;
+  }
+  if (*status) {
+    auto r = ask(target, {{"cmd", "status"}}, rc);
+    if (!r) return rc;
+    if (json_out) {
+      std::cout << r->second.dump(2) << "\n";
+    } else {
+      std::cout << cli::format_status(r->second["tree"], style, wall_clock_us());
+    }
+    return kOk;
+  }
+  const std::pair<CLI::App*, const char*> commands[] = {
+      {start, "start"}, {stop, "stop"}, {restart, "restart"}};
+  for (const auto& [sub, cmd] : commands) {
+    if (*sub) {
+      auto r = ask(target, {{"cmd", cmd}, {"name", name}}, rc);
+      if (!r) return rc;
+      std::cout << cmd << " " << name << ": ok\n";
+      return kOk;
+    }
+  }
+  if (*events) {
+    auto since_us = parse_since(since, rc);
+    if (!since_us) return rc;
+    json request = {{"cmd", "events"}, {"limit", limit}, {"follow", follow}};
+    if (!component.empty()) request["component"] = component;
+    if (*since_us > 0) request["since_us"] = *since_us;
+    auto r = ask(target, request, rc);
+    if (!r) return rc;
+    auto print = [&](const json& e) {
+      std::cout << (json_out ? e.dump() : cli::format_event(e, style)) << std::endl;
+    };
+    for (const auto& e : r->second["events"]) print(e);
+    while (follow) {
+      auto next = r->first.receive();
+      if (!next) {
+        std::cerr << "vigil: " << next.error() << "\n";
+        return kUnavailable;
+      }
+      if (next->contains("event")) print((*next)["event"]);
+    }
+    return kOk;
+  }
+  if (*logs) {
+    auto r = ask(target, {{"cmd", "logs"}, {"name", name}, {"limit", lines}, {"follow", follow}}, rc);
+    if (!r) return rc;
+    for (const auto& l : r->second["lines"]) std::cout << l.get<std::string>() << "\n";
+    std::cout << std::flush;
+    while (follow) {
+      auto next = r->first.receive();
+      if (!next) {
+        std::cerr << "vigil: " << next.error() << "\n";
+        return kUnavailable;
+      }
+      if (next->contains("chunk")) std::cout << (*next)["chunk"].get<std::string>() << std::flush;
+    }
+    return kOk;
+  }
+  if (*report) {
+    auto since_us = parse_since(since, rc);
+    if (!since_us) return rc;
+    json request = {{"cmd", "report"}};
+    if (*since_us > 0) request["since_us"] = *since_us;
+    auto r = ask(target, request, rc);
+    if (!r) return rc;
+    if (json_out) std::cout << r->second["report"].dump(2) << "\n";
+    else std::cout << r->second.value("text", "");
+    return kOk;
+  }
+  if (*reload) {
+    auto r = ask(target, {{"cmd", "reload"}}, rc);
+    if (!r) return rc;
+    const auto& c = r->second["changes"];
+    std::cout << "reloaded: added " << c["added"].dump() << ", removed " << c["removed"].dump()
+              << ", changed " << c["changed"].dump() << ", unchanged " << c["unchanged"].size()
+              << "\n";
+    return kOk;
+  }
+  if (*shutdown) {
+    auto r = ask(target, {{"cmd", "shutdown"}}, rc);
+    if (!r) return rc;
+    std::cout << "vigild is stopping everything\n";
+    return kOk;
+  }
+  return kUsage;
+}

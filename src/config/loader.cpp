@@ -1,0 +1,765 @@
+#include "config/loader.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+namespace vigil::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1);
+  std::vector<std::size_t> cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& choices) {
+  std::string_view best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (auto choice : choices) {
+    const std::size_t d = edit_distance(word, choice);
+    if (d < best_distance) {
+      best_distance = d;
+      best = choice;
+    }
+  }
+  if (best.empty()) return "";
+  return fmt::format(" (did you mean '{}'?)", best);
+}
+
+std::string join(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (auto w : words) {
+    if (!out.empty()) out += ", ";
+    out += w;
+  }
+  return out;
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+  }) && name != "." && name != "..";
+}
+
+const char* type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "empty";
+    default: return "undefined";
+  }
+}
+
+class Loader {
+ public:
+  Loader(std::string file, fs::path base_dir, LoadOptions options)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), options_(options) {}
+
+  LoadResult load(std::string_view text) {
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      errors_.push_back({{file_, e.mark.line + 1, e.mark.column + 1}, e.msg});
+      return finish(std::nullopt);
+    }
+    SystemSpec spec;
+    spec.source_file = file_;
+    if (!doc.IsMap()) {
+      error(doc, fmt::format("the config must be a mapping with a 'root' group, not {}",
+                             type_name(doc)));
+      return finish(std::nullopt);
+    }
+    check_keys(doc, {"state_dir", "root", "final_action", "event_log"}, "top level");
+    spec.state_dir = (base_dir_ / ".vigil").lexically_normal().string();
+    if (auto n = doc["state_dir"]) {
+      if (auto s = scalar(n, "state_dir")) spec.state_dir = absolute(*s).string();
+    }
+    if (auto n = doc["final_action"]) {
+      if (auto s = scalar(n, "final_action")) {
+        if (*s == "stop") {
+          spec.final_action = FinalAction::stop;
+        } else if (*s == "retry") {
+          spec.final_action = FinalAction::retry;
+        } else {
+          error(n, fmt::format("final_action must be stop or retry, not '{}'{}", *s,
+                               did_you_mean(*s, {"stop", "retry"})));
+        }
+      }
+    }
+    if (auto n = doc["event_log"]) {
+      if (expect_map(n, "event_log")) {
+        check_keys(n, {"max_events", "max_age"}, "event_log");
+        if (auto m = n["max_events"]) {
+          if (auto v = integer(m, "event_log.max_events", 100, 1'000'000'000)) {
+            spec.event_log.max_events = *v;
+          }
+        }
+        if (auto m = n["max_age"]) {
+          if (auto d = duration(m, "event_log.max_age")) spec.event_log.max_age = *d;
+        }
+      }
+    }
+    auto root = doc["root"];
+    if (!root) {
+      error(doc, "missing key 'root': the supervision tree's top group");
+      return finish(std::nullopt);
+    }
+    if (!expect_map(root, "root")) return finish(std::nullopt);
+    spec.root = parse_group(root, "root", /*is_root=*/true);
+    check_tree(spec.root);
+    return finish(std::move(spec));
+  }
+
+ private:
+  LoadResult finish(std::optional<SystemSpec> spec) {
+    std::stable_sort(errors_.begin(), errors_.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
+    LoadResult result;
+    result.errors = std::move(errors_);
+    if (result.errors.empty()) result.spec = std::move(spec);
+    return result;
+  }
+
+  SourceLocation at(const YAML::Node& node) const {
+    const auto mark = node.Mark();
+    if (mark.line < 0) return {file_, 1, 1};
+    return {file_, mark.line + 1, mark.column + 1};
+  }
+
+  void error(const YAML::Node& node, std::string message) {
+    errors_.push_back({at(node), std::move(message)});
+  }
+
+  bool expect_map(const YAML::Node& node, std::string_view what) {
+    if (node.IsMap()) return true;
+    error(node, fmt::format("{} must be a mapping, not {}", what, type_name(node)));
+    return false;
+  }
+
+  void check_keys(const YAML::Node& map, const std::vector<std::string_view>& allowed,
+                  std::string_view where) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        error(it->first, fmt::format("keys in {} must be plain words", where));
+        continue;
+      }
+      const auto key = it->first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string hint = did_you_mean(key, allowed);
+      if (hint.empty()) hint = fmt::format(" (expected one of: {})", join(allowed));
+      error(it->first, fmt::format("unknown key '{}' in {}{}", key, where, hint));
+    }
+  }
+
+  std::optional<std::string> scalar(const YAML::Node& node, std::string_view what) {
+    if (node.IsScalar()) return node.Scalar();
+    error(node, fmt::format("{} must be a single value, not {}", what, type_name(node)));
+    return std::nullopt;
+  }
+
+  std::optional<Duration> duration(const YAML::Node& node, std::string_view what) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    auto d = parse_duration(*s);
+    if (!d) {
+      error(node, fmt::format("{}: '{}' is not a duration (write it with a unit: 250ms, 5s, 2m)",
+                              what, *s));
+    } else if (d->count() < 0) {
+      error(node, fmt::format("{} must not be negative", what));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  std::optional<std::uint64_t> size(const YAML::Node& node, std::string_view what) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    auto v = parse_size(*s);
+    if (!v) {
+      error(node, fmt::format("{}: '{}' is not a size (write it with a unit: 512KiB, 200MiB, 1GiB)",
+                              what, *s));
+    }
+    return v;
+  }
+
+  std::optional<std::int64_t> integer(const YAML::Node& node, std::string_view what,
+                                      std::int64_t lo, std::int64_t hi) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+    if (ec != std::errc{} || ptr != s->data() + s->size()) {
+      error(node, fmt::format("{} must be a whole number, not '{}'", what, *s));
+      return std::nullopt;
+    }
+    if (v < lo || v > hi) {
+      error(node, fmt::format("{} must be between {} and {}, not {}", what, lo, hi, v));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<double> real(const YAML::Node& node, std::string_view what, double lo, double hi) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(*s, &used);
+      if (used != s->size()) throw std::invalid_argument("trailing");
+      if (!(v >= lo && v <= hi)) {
+        error(node, fmt::format("{} must be between {} and {}, not {}", what, lo, hi, *s));
+        return std::nullopt;
+      }
+      return v;
+    } catch (const std::exception&) {
+      error(node, fmt::format("{} must be a number, not '{}'", what, *s));
+      return std::nullopt;
+    }
+  }
+
+  std::optional<int> signal(const YAML::Node& node, std::string_view what) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    auto sig = parse_signal(*s);
+    if (!sig) error(node, fmt::format("{}: '{}' is not a signal (e.g. SIGTERM, SIGINT)", what, *s));
+    return sig;
+  }
+
+  std::vector<std::string> string_list(const YAML::Node& node, std::string_view what) {
+    std::vector<std::string> out;
+    if (!node.IsSequence()) {
+      error(node, fmt::format("{} must be a list, not {}", what, type_name(node)));
+      return out;
+    }
+    for (const auto& item : node) {
+      if (auto s = scalar(item, fmt::format("each entry of {}", what))) out.push_back(*s);
+    }
+    return out;
+  }
+
+  fs::path absolute(const std::string& p) const {
+    fs::path path(p);
+    if (path.is_relative()) path = base_dir_ / path;
+    return path.lexically_normal();
+  }
+
+  void parse_backoff(const YAML::Node& node, BackoffSpec& backoff) {
+    if (!expect_map(node, "backoff")) return;
+    check_keys(node, {"initial", "max", "factor", "jitter", "reset_after"}, "backoff");
+    if (auto n = node["initial"]) {
+      if (auto d = duration(n, "backoff.initial")) backoff.initial = *d;
+    }
+    if (auto n = node["max"]) {
+      if (auto d = duration(n, "backoff.max")) backoff.max = *d;
+    }
+    if (auto n = node["factor"]) {
+      if (auto v = real(n, "backoff.factor", 1.0, 100.0)) backoff.factor = *v;
+    }
+    if (auto n = node["jitter"]) {
+      if (auto v = real(n, "backoff.jitter", 0.0, 1.0)) backoff.jitter = *v;
+    }
+    if (auto n = node["reset_after"]) {
+      if (auto d = duration(n, "backoff.reset_after")) backoff.reset_after = *d;
+    }
+    if (backoff.max < backoff.initial) {
+      error(node, fmt::format("backoff.max ({}) is shorter than backoff.initial ({})",
+                              format_duration(backoff.max), format_duration(backoff.initial)));
+    }
+  }
+
+  void parse_name(const YAML::Node& map, std::string& name, bool required) {
+    auto n = map["name"];
+    if (!n) {
+      if (required) error(map, "missing key 'name'");
+      return;
+    }
+    auto s = scalar(n, "name");
+    if (!s) return;
+    if (!valid_name(*s)) {
+      error(n, fmt::format("name '{}' must be 1-64 letters, digits, '_', '-' or '.'", *s));
+      return;
+    }
+    name = *s;
+    auto [it, inserted] = names_.emplace(name, at(n));
+    if (!inserted) {
+      error(n, fmt::format("duplicate name '{}' (first used at line {})", name, it->second.line));
+    }
+  }
+
+  void parse_after(const YAML::Node& map, const std::string& owner,
+                   std::vector<std::string>& after) {
+    auto n = map["after"];
+    if (!n) return;
+    if (!n.IsSequence()) {
+      error(n, fmt::format("after must be a list of names, not {}", type_name(n)));
+      return;
+    }
+    for (const auto& item : n) {
+      if (auto s = scalar(item, "each entry of after")) {
+        after.push_back(*s);
+        after_refs_.push_back({owner, *s, at(item)});
+      }
+    }
+  }
+
+  GroupSpec parse_group(const YAML::Node& node, std::string_view what, bool is_root) {
+    GroupSpec group;
+    group.location = at(node);
+    check_keys(node, {"name", "strategy", "intensity", "backoff", "after", "children"},
+               fmt::format("group {}", what));
+    if (is_root) {
+      group.name = "root";
+      if (node["name"]) parse_name(node, group.name, false);
+      names_.emplace(group.name, at(node));
+    } else {
+      parse_name(node, group.name, true);
+    }
+    if (auto n = node["strategy"]) {
+      if (auto s = scalar(n, "strategy")) {
+        if (*s == "one_for_one") {
+          group.strategy = Strategy::one_for_one;
+        } else if (*s == "one_for_all") {
+          group.strategy = Strategy::one_for_all;
+        } else if (*s == "rest_for_one") {
+          group.strategy = Strategy::rest_for_one;
+        } else {
+          error(n, fmt::format("unknown strategy '{}'{}; expected one_for_one, one_for_all or "
+                               "rest_for_one",
+                               *s, did_you_mean(*s, {"one_for_one", "one_for_all", "rest_for_one"})));
+        }
+      }
+    }
+    if (auto n = node["intensity"]) {
+      if (expect_map(n, "intensity")) {
+        check_keys(n, {"restarts", "within"}, "intensity");
+        if (auto m = n["restarts"]) {
+          if (auto v = integer(m, "intensity.restarts", 0, 1'000'000)) {
+            group.intensity.restarts = static_cast<int>(*v);
+          }
+        }
+        if (auto m = n["within"]) {
+          if (auto d = duration(m, "intensity.within")) {
+            if (d->count() == 0) {
+              error(m, "intensity.within must be longer than 0");
+            } else {
+              group.intensity.within = *d;
+            }
+          }
+        }
+      }
+    }
+    if (auto n = node["backoff"]) parse_backoff(n, group.backoff);
+    if (!is_root) parse_after(node, group.name, group.after);
+    else if (node["after"]) error(node["after"], "the root group cannot wait for anything");
+    auto children = node["children"];
+    if (!children) {
+      error(node, fmt::format("group '{}' has no 'children'", group.name));
+      return group;
+    }
+    if (!children.IsSequence()) {
+      error(children, fmt::format("children must be a list, not {}", type_name(children)));
+      return group;
+    }
+    if (children.size() == 0) error(children, fmt::format("group '{}' has no children", group.name));
+    for (const auto& child : children) {
+      if (!child.IsMap()) {
+        error(child, fmt::format("each child must be a mapping with a name, not {}",
+                                 type_name(child)));
+        continue;
+      }
+      if (child["children"]) {
+        group.children.push_back({parse_group(child, "child", false)});
+      } else {
+        group.children.push_back({parse_component(child)});
+      }
+    }
+    return group;
+  }
+
+  void parse_ready(const YAML::Node& node, ReadySpec& ready) {
+    auto parse_tcp = [&](const YAML::Node& n, const std::string& target) {
+      const auto colon = target.rfind(':');
+      int port = 0;
+      if (colon == std::string::npos || colon == 0) {
+        error(n, fmt::format("ready tcp target '{}' must be HOST:PORT", target));
+        return;
+      }
+      const std::string port_text = target.substr(colon + 1);
+      auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+      if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 ||
+          port > 65535) {
+        error(n, fmt::format("ready tcp port '{}' must be a number from 1 to 65535", port_text));
+        return;
+      }
+      ready.kind = ReadySpec::Kind::tcp;
+      ready.host = target.substr(0, colon);
+      ready.port = static_cast<std::uint16_t>(port);
+    };
+    if (node.IsScalar()) {
+      const auto& s = node.Scalar();
+      if (s == "none") {
+        ready.kind = ReadySpec::Kind::none;
+      } else if (s == "notify") {
+        ready.kind = ReadySpec::Kind::notify;
+      } else if (s.rfind("tcp:", 0) == 0) {
+        parse_tcp(node, s.substr(4));
+      } else {
+        error(node, fmt::format("ready must be none, notify, tcp:HOST:PORT or {{exec: [...]}}, "
+                                "not '{}'{}",
+                                s, did_you_mean(s, {"none", "notify"})));
+      }
+      return;
+    }
+    if (!expect_map(node, "ready")) return;
+    check_keys(node, {"exec", "tcp", "period", "timeout", "failure_threshold"}, "ready");
+    if (node["exec"] && node["tcp"]) {
+      error(node, "ready takes either exec or tcp, not both");
+    } else if (auto e = node["exec"]) {
+      ready.kind = ReadySpec::Kind::exec;
+      ready.exec = string_list(e, "ready.exec");
+      if (ready.exec.empty() && e.IsSequence()) error(e, "ready.exec must not be empty");
+      if (!ready.exec.empty()) resolve_executable(e, ready.exec[0], "");
+    } else if (auto t = node["tcp"]) {
+      if (auto s = scalar(t, "ready.tcp")) parse_tcp(t, *s);
+    } else {
+      error(node, "ready as a mapping needs exec: [argv] or tcp: HOST:PORT");
+    }
+    if (auto n = node["period"]) {
+      if (auto d = duration(n, "ready.period")) {
+        if (d->count() == 0) error(n, "ready.period must be longer than 0");
+        else ready.period = *d;
+      }
+    }
+    if (auto n = node["timeout"]) {
+      if (auto d = duration(n, "ready.timeout")) {
+        if (d->count() == 0) error(n, "ready.timeout must be longer than 0");
+        else ready.timeout = *d;
+      }
+    }
+    if (auto n = node["failure_threshold"]) {
+      if (auto v = integer(n, "ready.failure_threshold", 1, 1000)) {
+        ready.failure_threshold = static_cast<int>(*v);
+      }
+    }
+  }
+
+  // Resolves command[0] the way execvp would, relative paths against the config's directory
+  // (or the component's cwd), and reports a missing or non-executable program now rather
+  // than as a crash loop later.
+  void resolve_executable(const YAML::Node& node, std::string& program, const std::string& cwd) {
+    if (program.empty()) {
+      error(node, "the program name is empty");
+      return;
+    }
+    const fs::path dir = cwd.empty() ? base_dir_ : fs::path(cwd);
+    if (program.find('/') != std::string::npos) {
+      fs::path p(program);
+      if (p.is_relative()) p = dir / p;
+      program = p.lexically_normal().string();
+      if (options_.check_executables) check_executable(node, program);
+      return;
+    }
+    const char* path_env = ::getenv("PATH");
+    std::string search = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+    std::stringstream ss(search);
+    std::string entry;
+    while (std::getline(ss, entry, ':')) {
+      if (entry.empty()) continue;
+      const fs::path candidate = fs::path(entry) / program;
+      if (::access(candidate.c_str(), X_OK) == 0 && !fs::is_directory(candidate)) {
+        program = candidate.string();
+        return;
+      }
+    }
+    if (options_.check_executables) {
+      error(node, fmt::format("program '{}' not found in PATH", program));
+    }
+  }
+
+  void check_executable(const YAML::Node& node, const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      error(node, fmt::format("program '{}' does not exist", path));
+    } else if (S_ISDIR(st.st_mode)) {
+      error(node, fmt::format("program '{}' is a directory", path));
+    } else if (::access(path.c_str(), X_OK) != 0) {
+      error(node, fmt::format("program '{}' is not executable", path));
+    }
+  }
+
+  ComponentSpec parse_component(const YAML::Node& node) {
+    ComponentSpec c;
+    c.location = at(node);
+    check_keys(node, {"name", "command", "env", "cwd", "restart", "backoff", "ready",
+                      "start_timeout", "watchdog", "stop", "after", "output"},
+               "component");
+    parse_name(node, c.name, true);
+    if (auto n = node["cwd"]) {
+      if (auto s = scalar(n, "cwd")) {
+        c.cwd = absolute(*s).string();
+        if (!fs::is_directory(c.cwd)) {
+          error(n, fmt::format("cwd '{}' is not a directory", c.cwd));
+        }
+      }
+    } else {
+      c.cwd = base_dir_.string();
+    }
+    auto command = node["command"];
+    if (!command) {
+      error(node, fmt::format("component '{}' has no 'command' (or 'children' for a group)",
+                              c.name));
+    } else if (command.IsScalar()) {
+      error(command, "command must be a list of arguments, e.g. [prog, --flag, value]; for a "
+                     "shell command write [sh, -c, \"...\"]");
+    } else {
+      c.command = string_list(command, "command");
+      if (c.command.empty() && command.IsSequence()) error(command, "command must not be empty");
+      if (!c.command.empty()) resolve_executable(command[0], c.command[0], c.cwd);
+    }
+    if (auto n = node["env"]) {
+      if (expect_map(n, "env")) {
+        for (auto it = n.begin(); it != n.end(); ++it) {
+          auto key = scalar(it->first, "an env name");
+          auto value = scalar(it->second, "an env value");
+          if (!key || !value) continue;
+          if (key->empty() || key->find('=') != std::string::npos) {
+            error(it->first, fmt::format("env name '{}' must not be empty or contain '='", *key));
+            continue;
+          }
+          c.env[*key] = *value;
+        }
+      }
+    }
+    if (auto n = node["restart"]) {
+      if (auto s = scalar(n, "restart")) {
+        if (*s == "permanent") {
+          c.restart = RestartType::permanent;
+        } else if (*s == "transient") {
+          c.restart = RestartType::transient;
+        } else if (*s == "temporary") {
+          c.restart = RestartType::temporary;
+        } else {
+          error(n, fmt::format("restart must be permanent, transient or temporary, not '{}'{}", *s,
+                               did_you_mean(*s, {"permanent", "transient", "temporary"})));
+        }
+      }
+    }
+    if (auto n = node["backoff"]) parse_backoff(n, c.backoff);
+    if (auto n = node["ready"]) parse_ready(n, c.ready);
+    if (auto n = node["start_timeout"]) {
+      if (auto d = duration(n, "start_timeout")) {
+        if (d->count() == 0) error(n, "start_timeout must be longer than 0");
+        else c.start_timeout = *d;
+      }
+    }
+    if (auto n = node["watchdog"]) {
+      if (expect_map(n, "watchdog")) {
+        check_keys(n, {"timeout", "signal"}, "watchdog");
+        if (auto m = n["timeout"]) {
+          if (auto d = duration(m, "watchdog.timeout")) {
+            if (d->count() == 0) error(m, "watchdog.timeout must be longer than 0");
+            else c.watchdog.timeout = *d;
+          }
+        }
+        if (auto m = n["signal"]) {
+          if (auto s = signal(m, "watchdog.signal")) c.watchdog.signal = *s;
+        }
+      }
+    }
+    if (auto n = node["stop"]) {
+      if (expect_map(n, "stop")) {
+        check_keys(n, {"signal", "timeout"}, "stop");
+        if (auto m = n["signal"]) {
+          if (auto s = signal(m, "stop.signal")) c.stop.signal = *s;
+        }
+        if (auto m = n["timeout"]) {
+          if (auto d = duration(m, "stop.timeout")) c.stop.timeout = *d;
+        }
+      }
+    }
+    if (auto n = node["output"]) {
+      if (expect_map(n, "output")) {
+        check_keys(n, {"max_size", "keep", "tail_lines"}, "output");
+        if (auto m = n["max_size"]) {
+          if (auto v = size(m, "output.max_size")) {
+            if (*v < 4096) error(m, "output.max_size must be at least 4KiB");
+            else c.output.max_size = *v;
+          }
+        }
+        if (auto m = n["keep"]) {
+          if (auto v = integer(m, "output.keep", 0, 100)) c.output.keep = static_cast<int>(*v);
+        }
+        if (auto m = n["tail_lines"]) {
+          if (auto v = integer(m, "output.tail_lines", 0, 1000)) {
+            c.output.tail_lines = static_cast<int>(*v);
+          }
+        }
+      }
+    }
+    parse_after(node, c.name, c.after);
+    return c;
+  }
+
+  // Unknown names, and cycles in "must be ready before" — which includes waiting for one's
+  // own group (a group is ready only when all its members are).
+  void check_tree(const GroupSpec& root) {
+    std::unordered_map<std::string, std::vector<std::string>> members;  // node -> components
+    std::unordered_map<std::string, std::vector<std::string>> ancestry;  // component -> nodes
+    std::function<std::vector<std::string>(const GroupSpec&, std::vector<std::string>)> walk =
+        [&](const GroupSpec& g, std::vector<std::string> path) {
+          path.push_back(g.name);
+          std::vector<std::string> all;
+          for (const auto& child : g.children) {
+            if (const auto* c = std::get_if<ComponentSpec>(&child.node)) {
+              if (c->name.empty()) continue;
+              members[c->name] = {c->name};
+              auto p = path;
+              p.push_back(c->name);
+              ancestry[c->name] = p;
+              all.push_back(c->name);
+            } else {
+              auto sub = walk(std::get<GroupSpec>(child.node), path);
+              all.insert(all.end(), sub.begin(), sub.end());
+            }
+          }
+          if (!g.name.empty()) members[g.name] = all;
+          return all;
+        };
+    walk(root, {});
+    std::unordered_map<std::string, std::vector<std::pair<std::string, SourceLocation>>> after_of;
+    for (const auto& ref : after_refs_) {
+      if (!names_.count(ref.target)) {
+        std::vector<std::string_view> known;
+        for (const auto& [name, loc] : names_) known.push_back(name);
+        errors_.push_back({ref.where, fmt::format("'{}' waits for unknown component or group "
+                                                  "'{}'{}",
+                                                  ref.owner, ref.target,
+                                                  did_you_mean(ref.target, known))});
+        continue;
+      }
+      if (ref.target == ref.owner) {
+        errors_.push_back({ref.where, fmt::format("'{}' cannot wait for itself", ref.owner)});
+        continue;
+      }
+      after_of[ref.owner].push_back({ref.target, ref.where});
+    }
+    // Component-level edges: c waits for every member of every node named in the `after` of
+    // c or of any group containing c.
+    std::unordered_map<std::string, std::vector<std::pair<std::string, SourceLocation>>> waits;
+    for (const auto& [component, path] : ancestry) {
+      for (const auto& node : path) {
+        auto it = after_of.find(node);
+        if (it == after_of.end()) continue;
+        for (const auto& [target, where] : it->second) {
+          for (const auto& m : members[target]) waits[component].push_back({m, where});
+        }
+      }
+    }
+    enum class Mark { none, active, done };
+    std::unordered_map<std::string, Mark> mark;
+    std::vector<std::string> stack;
+    bool reported = false;
+    std::function<void(const std::string&)> visit = [&](const std::string& c) {
+      mark[c] = Mark::active;
+      stack.push_back(c);
+      for (const auto& [next, where] : waits[c]) {
+        if (reported) break;
+        if (mark[next] == Mark::active) {
+          auto start = std::find(stack.begin(), stack.end(), next);
+          std::string cycle;
+          for (auto it = start; it != stack.end(); ++it) cycle += *it + " -> ";
+          cycle += next;
+          errors_.push_back({where, fmt::format("dependency cycle: {}", cycle)});
+          reported = true;
+        } else if (mark[next] == Mark::none) {
+          visit(next);
+        }
+      }
+      stack.pop_back();
+      mark[c] = Mark::done;
+    };
+    std::vector<std::string> order;
+    for_each_component(root, [&](const ComponentSpec& c) {
+      if (!c.name.empty()) order.push_back(c.name);
+    });
+    for (const auto& c : order) {
+      if (!reported && mark[c] == Mark::none) visit(c);
+    }
+  }
+
+  struct AfterRef {
+    std::string owner;
+    std::string target;
+    SourceLocation where;
+  };
+
+  std::string file_;
+  fs::path base_dir_;
+  LoadOptions options_;
+  std::vector<Diagnostic> errors_;
+  std::unordered_map<std::string, SourceLocation> names_;
+  std::vector<AfterRef> after_refs_;
+};
+
+}  // namespace
+
+std::string Diagnostic::format() const {
+  return fmt::format("{}:{}:{}: error: {}", where.file, where.line, where.column, message);
+}
+
+std::string LoadResult::format_errors() const {
+  std::string out;
+  for (const auto& e : errors) out += e.format() + "\n";
+  return out;
+}
+
+LoadResult load_config_text(std::string_view text, const std::string& file_name,
+                            const LoadOptions& options) {
+  fs::path base = fs::path(file_name).parent_path();
+  if (base.empty()) base = fs::current_path();
+  base = fs::absolute(base).lexically_normal();
+  return Loader(file_name, base, options).load(text);
+}
+
+LoadResult load_config_file(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path);
+  if (!in) {
+    LoadResult r;
+    r.errors.push_back({{path, 1, 1}, fmt::format("cannot read config: {}", std::strerror(errno))});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto result = load_config_text(ss.str(), path, options);
+  if (result.spec) result.spec->source_file = fs::absolute(path).lexically_normal().string();
+  return result;
+}
+
+}  // namespace vigil::config

@@ -1,0 +1,52 @@
+#include "config/spec.hpp"
+
+namespace vigil::config {
+
+bool ComponentSpec::same_behaviour(const ComponentSpec& o) const {
+  return name == o.name && command == o.command && env == o.env && cwd == o.cwd &&
+         restart == o.restart && backoff == o.backoff && ready == o.ready &&
+         start_timeout == o.start_timeout && watchdog == o.watchdog && stop == o.stop &&
+         after == o.after && output == o.output;
+}
+
+const std::string& NodeSpec::name() const {
+  return std::visit([](const auto& n) -> const std::string& { return n.name; }, node);
+}
+
+const char* to_string(Strategy s) {
+  switch (s) {
+    case Strategy::one_for_one: return "one_for_one";
+    case Strategy::one_for_all: return "one_for_all";
+    case Strategy::rest_for_one: return "rest_for_one";
+  }
+  return "?";
+}
+
+const char* to_string(RestartType r) {
+  switch (r) {
+    case RestartType::permanent: return "permanent";
+    case RestartType::transient: return "transient";
+    case RestartType::temporary: return "temporary";
+  }
+  return "?";
+}
+
+const char* to_string(FinalAction a) {
+  switch (a) {
+    case FinalAction::stop: return "stop";
+    case FinalAction::retry: return "retry";
+  }
+  return "?";
+}
+
+const char* to_string(ReadySpec::Kind k) {
+  switch (k) {
+    case ReadySpec::Kind::none: return "none";
+    case ReadySpec::Kind::notify: return "notify";
+    case ReadySpec::Kind::tcp: return "tcp";
+    case ReadySpec::Kind::exec: return "exec";
+  }
+  return "?";
+}
+
+}  // namespace vigil::config

@@ -1,0 +1,405 @@
+#include "daemon/daemon.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+
+#include "api/control_server.hpp"
+#include "common/asio_scheduler.hpp"
+#include "common/units.hpp"
+#include "config/loader.hpp"
+#include "daemon/asio_prober.hpp"
+#include "daemon/pidfd_runner.hpp"
+#include "diagnostics/event_log.hpp"
+#include "diagnostics/report.hpp"
+#include "health/event_bus.hpp"
+#include "process/proc_stat.hpp"
+#include "process/spawn.hpp"
+#include "supervisor/supervisor.hpp"
+#include "watchdog/notify_socket.hpp"
+
+namespace vigil::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Streams committed events to one control client (`vigil events --follow`).
+class FollowSink final : public health::EventSink {
+ public:
+  FollowSink(std::weak_ptr<api::Session> session, std::string component)
+      : session_(std::move(session)), component_(std::move(component)) {}
+  void on_event(const health::Event& e) override {
+    if (!component_.empty() && e.component != component_) return;
+    if (auto s = session_.lock()) s->send(json{{"event", e.to_json()}});
+  }
+
+ private:
+  std::weak_ptr<api::Session> session_;
+  std::string component_;
+};
+
+// Holds an exclusive lock on state_dir/vigild.lock for vigild's lifetime: two daemons on one
+// state_dir would fight over the same processes.
+class InstanceLock {
+ public:
+  Result<void> acquire(const std::string& path) {
+    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd_.valid()) return make_error(fmt::format("open {}: {}", path, std::strerror(errno)));
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+      return make_error(fmt::format("another vigild is already running on this state_dir ({})",
+                                    path));
+    }
+    return {};
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+class Daemon {
+ public:
+  Daemon(const config::SystemSpec& spec, DaemonOptions options)
+      : spec_(spec), options_(std::move(options)), scheduler_(io_), signals_(io_),
+        prune_timer_(scheduler_), self_watchdog_(scheduler_) {}
+
+  int run() {
+    if (auto r = prepare_state_dir(); !r) {
+      spdlog::critical("{}", r.error());
+      return kExitSystem;
+    }
+    process::become_subreaper();
+    process::raise_fd_limit();
+    ::signal(SIGPIPE, SIG_IGN);
+
+    auto log = diagnostics::EventLog::open(spec_.state_dir + "/events.db", spec_.event_log);
+    if (!log) {
+      spdlog::critical("{}", log.error());
+      return kExitSystem;
+    }
+    event_log_ = std::move(*log);
+    boot_id_ = diagnostics::read_boot_id();
+    bus_ = std::make_unique<health::EventBus>(scheduler_, *event_log_, boot_id_);
+
+    runner_ = std::make_unique<PidfdRunner>(
+        io_, RunnerOptions{spec_.state_dir + "/logs", spec_.state_dir + "/notify.sock"},
+        [this](const std::string& component, pid_t pid, const process::ExitStatus& status) {
+          on_orphan(component, pid, status);
+        });
+    prober_ = std::make_unique<AsioProber>(io_, *runner_);
+    std::random_device seed;
+    rng_.seed(seed());
+    supervisor_ = std::make_unique<supervisor::Supervisor>(
+        spec_, supervisor::Dependencies{
+                   *runner_, *prober_, scheduler_,
+                   [this](health::Event e) { bus_->publish(std::move(e)); },
+                   [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }});
+
+    auto notify = watchdog::NotifySocket::bind(
+        io_, spec_.state_dir + "/notify.sock",
+        [this](pid_t sender, const watchdog::NotifyMessage& m) { on_notify(sender, m); });
+    if (!notify) {
+      spdlog::critical("{}", notify.error());
+      return kExitSystem;
+    }
+    notify_ = std::move(*notify);
+    auto control = api::ControlServer::listen(
+        io_, spec_.state_dir + "/control.sock",
+        [this](const api::Request& r, api::Session& s) { return handle(r, s); });
+    if (!control) {
+      spdlog::critical("{}", control.error());
+      return kExitSystem;
+    }
+    control_ = std::move(*control);
+
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    wait_signal();
+
+    publish_daemon_event(health::EventKind::daemon_started,
+                         fmt::format("vigild {} started with {}", ::getpid(), spec_.source_file),
+                         {{"pid", ::getpid()}, {"config", spec_.source_file}});
+    std::vector<supervisor::ProcessRecord> previous;
+    for (const auto& row : event_log_->processes()) {
+      if (row.boot_id == boot_id_) previous.push_back({row.component, row.pid, row.start_time});
+    }
+    supervisor_->start(previous);
+    schedule_prune();
+    tell_systemd_ready();
+    spdlog::info("vigild running: {} (state in {})", spec_.source_file, spec_.state_dir);
+    io_.run();
+    bus_->flush();
+    return exit_code_;
+  }
+
+ private:
+  Result<void> prepare_state_dir() {
+    std::error_code ec;
+    fs::create_directories(spec_.state_dir + "/logs", ec);
+    if (ec) {
+      return make_error(fmt::format("create state_dir {}: {}", spec_.state_dir, ec.message()));
+    }
+    ::chmod(spec_.state_dir.c_str(), 0700);
+    return lock_.acquire(spec_.state_dir + "/vigild.lock");
+  }
+
+  void publish_daemon_event(health::EventKind kind, std::string reason, json detail) {
+    health::Event e;
+    e.wall_us = scheduler_.wall_now_us();
+    e.mono_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    scheduler_.now().time_since_epoch())
+                    .count();
+    e.kind = kind;
+    e.reason = std::move(reason);
+    e.detail = std::move(detail);
+    bus_->publish(std::move(e));
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](const std::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        auto r = reload();
+        if (!r.value("ok", false)) spdlog::error("reload failed: {}", r.value("error", ""));
+      } else {
+        begin_shutdown(fmt::format("received {}", signal_name(sig)));
+      }
+      wait_signal();
+    });
+  }
+
+  void begin_shutdown(const std::string& why) {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    spdlog::info("shutting down: {}", why);
+    ::sd_notify(0, "STOPPING=1");
+    publish_daemon_event(health::EventKind::daemon_stopping, fmt::format("shutting down: {}", why),
+                         {{"why", why}});
+    supervisor_->shutdown([this] {
+      bus_->flush();
+      control_.reset();
+      notify_.reset();
+      signals_.cancel();
+      prune_timer_.cancel();
+      self_watchdog_.cancel();
+      io_.stop();
+    });
+  }
+
+  // Attributes a datagram by the kernel-checked sender pid: the main process itself, any
+  // process in the component's session, or a descendant of the main process (found through
+  // /proc). Anyone else is dropped and counted.
+  void on_notify(pid_t sender, const watchdog::NotifyMessage& m) {
+    std::string name = supervisor_->component_of_main_pid(sender);
+    if (name.empty()) {
+      auto st = process::read_proc_stat(sender);
+      if (st) name = supervisor_->component_of_session(st->session);
+      for (int depth = 0; name.empty() && st && st->ppid > 1 && depth < 32; ++depth) {
+        name = supervisor_->component_of_main_pid(st->ppid);
+        st = process::read_proc_stat(st->ppid);
+      }
+    }
+    if (name.empty()) {
+      ++notify_dropped_;
+      const auto now = scheduler_.now();
+      if (now - last_drop_log_ > std::chrono::seconds(10)) {
+        last_drop_log_ = now;
+        spdlog::warn("dropped notify datagram from pid {}: not part of any component ({} "
+                     "dropped so far)",
+                     sender, notify_dropped_);
+      }
+      return;
+    }
+    supervisor_->on_notify(name, m);
+  }
+
+  void on_orphan(const std::string& component, pid_t pid, const process::ExitStatus& status) {
+    health::Event e;
+    e.wall_us = scheduler_.wall_now_us();
+    e.mono_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    scheduler_.now().time_since_epoch())
+                    .count();
+    e.component = component;
+    e.kind = health::EventKind::orphan_reaped;
+    e.reason = fmt::format("reaped orphaned descendant pid {}{}: {}", pid,
+                           component.empty() ? " (unattributed)" : "", status.describe());
+    e.detail = {{"orphan_pid", pid}, {"status", status.describe()}};
+    bus_->publish(std::move(e));
+  }
+
+  json reload() {
+    auto loaded = config::load_config_file(options_.config_path);
+    if (!loaded.ok()) {
+      return api::error_response("config has errors; nothing changed:\n" + loaded.format_errors());
+    }
+    if (loaded.spec->state_dir != spec_.state_dir) {
+      return api::error_response(fmt::format(
+          "state_dir changed ({} -> {}); that needs a vigild restart; nothing changed",
+          spec_.state_dir, loaded.spec->state_dir));
+    }
+    spec_ = *loaded.spec;
+    auto changes = supervisor_->reload(spec_);
+    return api::ok_response({{"changes", changes}});
+  }
+
+  std::optional<json> handle(const api::Request& r, api::Session& session) {
+    using api::Command;
+    switch (r.command) {
+      case Command::ping:
+        return api::ok_response({{"pid", ::getpid()}});
+      case Command::status:
+        return api::ok_response(
+            {{"tree", supervisor_->status()},
+             {"daemon",
+              {{"pid", ::getpid()},
+               {"config", spec_.source_file},
+               {"state_dir", spec_.state_dir},
+               {"started_us", started_us_},
+               {"shutting_down", shutting_down_},
+               {"notify_received", notify_->received()},
+               {"notify_dropped", notify_dropped_},
+               {"event_log_write_errors", event_log_->write_errors()}}}});
+      case Command::start:
+      case Command::stop:
+      case Command::restart: {
+        if (shutting_down_) return api::error_response("vigild is shutting down");
+        auto result = r.command == Command::start  ? supervisor_->start_node(r.name)
+                      : r.command == Command::stop ? supervisor_->stop_node(r.name)
+                                                   : supervisor_->restart_node(r.name);
+        if (!result) return api::error_response(result.error());
+        return api::ok_response({{"name", r.name}});
+      }
+      case Command::events: {
+        bus_->flush();
+        diagnostics::EventQuery q;
+        q.component = r.component;
+        q.after_id = r.after_id;
+        q.limit = r.limit;
+        if (r.since_us > 0) q.since_wall_us = scheduler_.wall_now_us() - r.since_us;
+        json events = json::array();
+        for (const auto& e : event_log_->query(q)) events.push_back(e.to_json());
+        if (!r.follow) return api::ok_response({{"events", events}});
+        session.send(api::ok_response({{"events", events}, {"follow", true}}));
+        session.streaming = true;
+        auto sink = std::make_shared<FollowSink>(session.weak_from_this(), r.component);
+        bus_->subscribe(sink.get());
+        session.on_close([this, sink] { bus_->unsubscribe(sink.get()); });
+        return std::nullopt;
+      }
+      case Command::logs: {
+        if (!supervisor_->is_component(r.name)) {
+          return api::error_response(fmt::format("no component named '{}'", r.name));
+        }
+        auto* output = runner_->output(r.name);
+        json lines = output != nullptr ? json(output->tail(static_cast<std::size_t>(r.limit)))
+                                       : json::array();
+        json reply = {{"lines", lines}};
+        if (output != nullptr) reply["file"] = output->path();
+        if (!r.follow) return api::ok_response(reply);
+        if (output == nullptr) {
+          return api::error_response(fmt::format("'{}' has not run yet", r.name));
+        }
+        reply["follow"] = true;
+        session.send(api::ok_response(reply));
+        session.streaming = true;
+        std::weak_ptr<api::Session> weak = session.weak_from_this();
+        const int id = output->subscribe([weak](std::string_view chunk) {
+          if (auto s = weak.lock()) s->send(json{{"chunk", std::string(chunk)}});
+        });
+        const std::string name = r.name;
+        session.on_close([this, name, id] {
+          if (auto* o = runner_->output(name)) o->unsubscribe(id);
+        });
+        return std::nullopt;
+      }
+      case Command::report: {
+        bus_->flush();
+        const std::int64_t now = scheduler_.wall_now_us();
+        diagnostics::EventQuery q;
+        q.since_wall_us = r.since_us > 0 ? now - r.since_us : 0;
+        q.limit = 10'000'000;
+        auto events = event_log_->query(q);
+        const std::int64_t start =
+            r.since_us > 0 ? now - r.since_us : (events.empty() ? now : events.front().wall_us);
+        auto report = diagnostics::compute_report(events, start, now);
+        return api::ok_response({{"report", report.to_json()}, {"text", report.to_text()}});
+      }
+      case Command::reload: {
+        if (shutting_down_) return api::error_response("vigild is shutting down");
+        return reload();
+      }
+      case Command::shutdown:
+        scheduler_.post([this] { begin_shutdown("operator requested shutdown"); });
+        return api::ok_response({{"stopping", true}});
+    }
+    return api::error_response("unhandled command");
+  }
+
+  void schedule_prune() {
+    const auto removed = event_log_->prune(scheduler_.wall_now_us());
+    if (removed > 0) spdlog::info("event log retention: removed {} old events", removed);
+    prune_timer_.arm_after(std::chrono::hours(1), [this] { schedule_prune(); });
+  }
+
+  // Under systemd: READY=1 once started, and WATCHDOG=1 at half the unit's WatchdogSec, sent
+  // from the event loop so a stuck loop is exactly what systemd's watchdog catches.
+  void tell_systemd_ready() {
+    ::sd_notify(0, fmt::format("READY=1\nSTATUS=supervising {}\nMAINPID={}", spec_.source_file,
+                               ::getpid())
+                       .c_str());
+    std::uint64_t usec = 0;
+    if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+      self_watchdog_interval_ = std::chrono::microseconds(usec / 2);
+      ping_systemd_watchdog();
+    }
+  }
+
+  void ping_systemd_watchdog() {
+    ::sd_notify(0, "WATCHDOG=1");
+    self_watchdog_.arm_after(self_watchdog_interval_, [this] { ping_systemd_watchdog(); });
+  }
+
+  config::SystemSpec spec_;
+  DaemonOptions options_;
+  asio::io_context io_;
+  AsioScheduler scheduler_;
+  asio::signal_set signals_;
+  InstanceLock lock_;
+  std::string boot_id_;
+  std::unique_ptr<diagnostics::EventLog> event_log_;
+  std::unique_ptr<health::EventBus> bus_;
+  std::unique_ptr<PidfdRunner> runner_;
+  std::unique_ptr<AsioProber> prober_;
+  std::unique_ptr<supervisor::Supervisor> supervisor_;
+  std::unique_ptr<watchdog::NotifySocket> notify_;
+  std::unique_ptr<api::ControlServer> control_;
+  std::mt19937_64 rng_;
+  Timer prune_timer_;
+  Timer self_watchdog_;
+  std::chrono::microseconds self_watchdog_interval_{0};
+  std::uint64_t notify_dropped_ = 0;
+  TimePoint last_drop_log_{};
+  std::int64_t started_us_ = wall_clock_us();
+  bool shutting_down_ = false;
+  int exit_code_ = kExitOk;
+};
+
+}  // namespace
+
+int run_daemon(const config::SystemSpec& spec, const DaemonOptions& options) {
+  Daemon daemon(spec, options);
+  return daemon.run();
+}
+
+}  // namespace vigil::daemon

@@ -1,0 +1,253 @@
+#include "daemon/pidfd_runner.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "process/proc_stat.hpp"
+#include "process/spawn.hpp"
+
+extern char** environ;
+
+namespace vigil::daemon {
+
+// One pipe per component for its whole life (stdout and stderr share it, so their order is
+// kept); the reader appends to the component's OutputLog.
+struct PidfdRunner::Capture {
+  std::unique_ptr<process::OutputLog> log;
+  UniqueFd write_end;
+  std::unique_ptr<asio::posix::stream_descriptor> read_end;
+  std::array<char, 16384> buffer{};
+  // Output of an adopted process still flows into the pipe the previous vigild created.
+  std::vector<std::unique_ptr<asio::posix::stream_descriptor>> inherited;
+};
+
+namespace {
+
+void read_loop(asio::posix::stream_descriptor& pipe, std::array<char, 16384>& buffer,
+               process::OutputLog& log) {
+  pipe.async_read_some(asio::buffer(buffer), [&pipe, &buffer, &log](const std::error_code& ec,
+                                                                       std::size_t n) {
+    if (ec) return;  // closed on shutdown, or the last writer of an inherited pipe is gone
+    log.append(std::string_view(buffer.data(), n));
+    read_loop(pipe, buffer, log);
+  });
+}
+
+}  // namespace
+
+PidfdRunner::PidfdRunner(asio::io_context& io, RunnerOptions options, OrphanCallback on_orphan)
+    : io_(io), options_(std::move(options)), on_orphan_(std::move(on_orphan)), sigchld_(io, SIGCHLD) {
+  std::filesystem::create_directories(options_.logs_dir);
+  base_env_ = base_environment();
+  wait_sigchld();
+}
+
+PidfdRunner::~PidfdRunner() = default;
+
+std::vector<std::string> PidfdRunner::base_environment() const {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    // vigild's own service-manager variables must not leak to its children.
+    if (entry.rfind("NOTIFY_SOCKET=", 0) == 0 || entry.rfind("WATCHDOG_USEC=", 0) == 0 ||
+        entry.rfind("WATCHDOG_PID=", 0) == 0 || entry.rfind("LISTEN_", 0) == 0 ||
+        entry.rfind("INVOCATION_ID=", 0) == 0) {
+      continue;
+    }
+    env.emplace_back(entry);
+  }
+  return env;
+}
+
+PidfdRunner::Capture& PidfdRunner::capture_for(const config::ComponentSpec& spec) {
+  auto& slot = captures_[spec.name];
+  if (slot) {
+    slot->log->set_spec(spec.output);
+    return *slot;
+  }
+  slot = std::make_unique<Capture>();
+  slot->log = std::make_unique<process::OutputLog>(options_.logs_dir + "/" + spec.name + ".log",
+                                                   spec.output);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) == 0) {
+    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    slot->write_end.reset(fds[1]);
+    slot->read_end = std::make_unique<asio::posix::stream_descriptor>(io_, fds[0]);
+    read_loop(*slot->read_end, slot->buffer, *slot->log);
+  } else {
+    spdlog::error("{}: cannot create output pipe: {}", spec.name, std::strerror(errno));
+  }
+  return *slot;
+}
+
+supervisor::LaunchResult PidfdRunner::launch(const config::ComponentSpec& spec,
+                                             ExitCallback on_exit) {
+  Capture& capture = capture_for(spec);
+  process::SpawnRequest request;
+  request.argv = spec.command;
+  request.cwd = spec.cwd;
+  request.output_fd = capture.write_end.get();
+  request.env = base_env_;
+  for (const auto& [k, v] : spec.env) {
+    const std::string prefix = k + "=";
+    std::erase_if(request.env, [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
+    request.env.push_back(prefix + v);
+  }
+  request.env.push_back("NOTIFY_SOCKET=" + options_.notify_socket);
+  request.env.push_back("VIGIL_COMPONENT=" + spec.name);
+  if (spec.watchdog.timeout) {
+    const auto usec =
+        std::chrono::duration_cast<std::chrono::microseconds>(*spec.watchdog.timeout).count();
+    request.env.push_back("WATCHDOG_USEC=" + std::to_string(usec));
+    request.set_watchdog_pid = true;
+  }
+  auto spawned = process::spawn(request);
+  supervisor::LaunchResult result;
+  if (!spawned.process) {
+    result.error_number = spawned.error.error_number;
+    result.error = spawned.error.message;
+    return result;
+  }
+  result.pid = spawned.process->pid;
+  if (auto st = process::read_proc_stat(result.pid)) result.start_time = st->start_time;
+  remember_session(result.pid, spec.name);
+  watch(result.pid, spawned.process->pidfd.release(), spec.name, std::move(on_exit), false);
+  return result;
+}
+
+bool PidfdRunner::adopt(const config::ComponentSpec& spec, pid_t pid, std::uint64_t start_time,
+                        ExitCallback on_exit) {
+  auto st = process::read_proc_stat(pid);
+  if (!st || st->start_time != start_time || st->state == 'Z') return false;
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return false;
+  // Re-check after opening: the pidfd now pins this exact process.
+  auto again = process::read_proc_stat(pid);
+  if (!again || again->start_time != start_time) {
+    ::close(fd);
+    return false;
+  }
+  Capture& capture = capture_for(spec);
+  // Reading /proc/PID/fd/1 of a pipe opens that same pipe: pick its output up again.
+  const std::string link = "/proc/" + std::to_string(pid) + "/fd/1";
+  char target[64] = {};
+  if (::readlink(link.c_str(), target, sizeof target - 1) > 0 &&
+      std::string_view(target).rfind("pipe:", 0) == 0) {
+    const int in = ::open(link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (in >= 0) {
+      capture.inherited.push_back(std::make_unique<asio::posix::stream_descriptor>(io_, in));
+      read_loop(*capture.inherited.back(), capture.buffer, *capture.log);
+    }
+  }
+  remember_session(again->session, spec.name);
+  watch(pid, fd, spec.name, std::move(on_exit), true);
+  return true;
+}
+
+void PidfdRunner::watch(pid_t pid, int pidfd, std::string component, ExitCallback on_exit,
+                        bool adopted) {
+  Watched w;
+  w.component = std::move(component);
+  w.pidfd = std::make_unique<asio::posix::stream_descriptor>(io_, pidfd);
+  w.on_exit = std::move(on_exit);
+  w.adopted = adopted;
+  auto& entry = watched_[pid] = std::move(w);
+  entry.pidfd->async_wait(asio::posix::stream_descriptor::wait_read,
+                          [this, pid](const std::error_code& ec) {
+                            if (!ec) on_pidfd_ready(pid);
+                          });
+}
+
+void PidfdRunner::watch_child(process::SpawnedProcess child, std::string label,
+                              ExitCallback on_exit) {
+  watch(child.pid, child.pidfd.release(), std::move(label), std::move(on_exit), false);
+}
+
+void PidfdRunner::on_pidfd_ready(pid_t pid) {
+  auto it = watched_.find(pid);
+  if (it == watched_.end()) return;  // already reaped by the SIGCHLD path
+  process::ExitStatus status;
+  if (!it->second.adopted) {
+    siginfo_t info{};
+    if (::waitid(P_PIDFD, static_cast<id_t>(it->second.pidfd->native_handle()), &info,
+                 WEXITED | WNOHANG) == 0 &&
+        info.si_pid != 0) {
+      status = process::ExitStatus::from_siginfo(info);
+    }
+  }
+  finish(pid, status);
+}
+
+void PidfdRunner::finish(pid_t pid, const process::ExitStatus& status) {
+  auto it = watched_.find(pid);
+  if (it == watched_.end()) return;
+  Watched w = std::move(it->second);
+  watched_.erase(it);
+  w.pidfd.reset();  // closes the pidfd and drops its pending wait
+  w.on_exit(status);
+}
+
+void PidfdRunner::wait_sigchld() {
+  sigchld_.async_wait([this](const std::error_code& ec, int) {
+    if (ec) return;
+    reap_orphans();
+    wait_sigchld();
+  });
+}
+
+// SIGCHLD and a main process's pidfd can both report the same exit; whichever runs first reaps
+// and dispatches it, and the other finds nothing (the entry is gone, or waitid says ECHILD).
+// Main processes are found first with WNOWAIT so that their status goes through finish().
+void PidfdRunner::reap_orphans() {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+    const pid_t pid = info.si_pid;
+    auto it = watched_.find(pid);
+    if (it != watched_.end() && !it->second.adopted) {
+      siginfo_t real{};
+      ::waitid(P_PIDFD, static_cast<id_t>(it->second.pidfd->native_handle()), &real, WEXITED);
+      finish(pid, process::ExitStatus::from_siginfo(real));
+      continue;
+    }
+    // An orphan: attribute it by its session before the zombie disappears.
+    std::string component;
+    if (auto st = process::read_proc_stat(pid)) {
+      if (auto s = sessions_.find(st->session); s != sessions_.end()) component = s->second;
+    }
+    siginfo_t reaped{};
+    ::waitid(P_PID, static_cast<id_t>(pid), &reaped, WEXITED);
+    if (on_orphan_) on_orphan_(component, pid, process::ExitStatus::from_siginfo(reaped));
+  }
+}
+
+void PidfdRunner::remember_session(pid_t session, const std::string& component) {
+  if (sessions_.insert_or_assign(session, component).second) session_order_.push_back(session);
+  while (session_order_.size() > 4096) {
+    sessions_.erase(session_order_.front());
+    session_order_.pop_front();
+  }
+}
+
+void PidfdRunner::signal_group(pid_t pgid, int sig) { process::signal_group(pgid, sig); }
+
+std::vector<std::string> PidfdRunner::output_tail(const std::string& component, std::size_t n) {
+  auto it = captures_.find(component);
+  if (it == captures_.end() || n == 0) return {};
+  return it->second->log->tail(n);
+}
+
+process::OutputLog* PidfdRunner::output(const std::string& component) {
+  auto it = captures_.find(component);
+  return it == captures_.end() ? nullptr : it->second->log.get();
+}
+
+}  // namespace vigil::daemon

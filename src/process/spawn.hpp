@@ -1,0 +1,52 @@
+#pragma once
+// Starting a program: fork with a pidfd (clone3 CLONE_PIDFD), new session and process group,
+// argv/env/cwd exactly as given, never a shell. Exec failures come back as an error, not as
+// a child that exits 127.
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace vigil::process {
+
+struct SpawnRequest {
+  std::vector<std::string> argv;  // argv[0] is the path executed
+  std::vector<std::string> env;   // complete environment, "KEY=VALUE"
+  std::string cwd;
+  int output_fd = -1;  // becomes stdout and stderr; -1: /dev/null
+  // Adds WATCHDOG_PID=<the child's own pid>, which only the child can know (systemd does the
+  // same from its forked child).
+  bool set_watchdog_pid = false;
+};
+
+struct SpawnedProcess {
+  pid_t pid = 0;
+  UniqueFd pidfd;  // readable once the process has exited; stays valid until closed
+};
+
+struct SpawnError {
+  int error_number = 0;  // errno from the child's execve/chdir, or from fork
+  std::string message;  // "execve /x: No such file or directory"
+};
+
+// Either a running process or why it could not start.
+struct SpawnResult {
+  std::optional<SpawnedProcess> process;
+  SpawnError error;
+};
+
+SpawnResult spawn(const SpawnRequest& request);
+
+// Signals a whole process group; ESRCH (already gone) is not an error.
+void signal_group(pid_t pgid, int sig);
+
+// Makes vigild the reaper of orphaned descendants and raises its fd limit to the hard limit,
+// since it holds several fds per component.
+void become_subreaper();
+void raise_fd_limit();
+
+}  // namespace vigil::process

@@ -1,0 +1,53 @@
+#pragma once
+// What the supervisor needs from the operating system, behind an interface so supervision
+// logic is testable in simulated time. vigild's implementation (daemon/pidfd_runner) spawns
+// real processes and watches their pidfds on the event loop.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/spec.hpp"
+#include "process/exit_status.hpp"
+
+namespace vigil::supervisor {
+
+struct LaunchResult {
+  pid_t pid = 0;  // 0: not started, see error
+  std::uint64_t start_time = 0;  // /proc start time, to recognise this process after a restart
+  int error_number = 0;
+  std::string error;
+};
+
+class ProcessRunner {
+ public:
+  using ExitCallback = std::function<void(const process::ExitStatus&)>;
+  virtual ~ProcessRunner() = default;
+  // Starts the component's command in a new session/process group. on_exit runs once, on the
+  // loop, after the main process has exited and been reaped.
+  virtual LaunchResult launch(const config::ComponentSpec& spec, ExitCallback on_exit) = 0;
+  // Watches a process that is not vigild's child (left by a previous vigild). False if it is
+  // gone or is not the recorded process.
+  virtual bool adopt(const config::ComponentSpec& spec, pid_t pid, std::uint64_t start_time,
+                     ExitCallback on_exit) = 0;
+  virtual void signal_group(pid_t pgid, int sig) = 0;
+  virtual std::vector<std::string> output_tail(const std::string& component, std::size_t n) = 0;
+};
+
+// A readiness/liveness probe in flight (tcp connect or exec). Destroying it cancels it.
+class Probe {
+ public:
+  virtual ~Probe() = default;
+};
+
+class Prober {
+ public:
+  using Callback = std::function<void(bool ok, const std::string& detail)>;
+  virtual ~Prober() = default;
+  virtual std::unique_ptr<Probe> run(const config::ComponentSpec& spec, Callback done) = 0;
+};
+
+}  // namespace vigil::supervisor

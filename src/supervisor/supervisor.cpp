@@ -1,0 +1,985 @@
+#include "supervisor/supervisor.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <set>
+
+#include "common/units.hpp"
+
+namespace vigil::supervisor {
+
+using health::EventKind;
+using health::FailureKind;
+using health::State;
+
+struct Group {
+  config::GroupSpec spec;  // children specs are not used after build
+  Group* parent = nullptr;
+  std::vector<std::unique_ptr<Group>> groups;
+  // Children in declaration order: exactly one of the pair is set.
+  std::vector<std::pair<Component*, Group*>> children;
+  RestartIntensity intensity;
+  int consecutive_failures = 0;
+  TimePoint last_failure{};
+  int restarts = 0;
+
+  explicit Group(const config::GroupSpec& s) : intensity(s.intensity) {
+    spec.name = s.name;
+    spec.strategy = s.strategy;
+    spec.intensity = s.intensity;
+    spec.backoff = s.backoff;
+    spec.after = s.after;
+    spec.location = s.location;
+  }
+};
+
+struct Component {
+  config::ComponentSpec spec;
+  Group* parent = nullptr;
+  State state = State::stopped;
+  std::string reason = "not started yet";
+  bool wanted = true;
+  pid_t pid = 0;
+  std::uint64_t launch_generation = 0;
+  TimePoint spawned_at{};
+  TimePoint ready_at{};
+  std::int64_t since_wall_us = 0;  // when the current state began, for uptime
+  int restarts = 0;
+  int consecutive_failures = 0;
+  TimePoint not_before{};
+  std::optional<Duration> watchdog_timeout;  // from the spec, or WATCHDOG_USEC=
+  TimePoint last_heartbeat{};
+  std::uint64_t heartbeats = 0;
+  std::string status_text;
+  int reported_errno = 0;
+  bool exec_failing = false;  // suppresses repeated identical exec failure events
+  int exec_failures = 0;
+  StopPurpose stop_purpose = StopPurpose::none;
+  std::string stop_reason;
+  bool stop_pending = false;  // waiting for dependants to stop first
+  bool stop_signalled = false;
+  bool failure_recorded = false;  // a hang/not-ready already counted before the kill
+  nlohmann::json last_failure;
+  int probe_failures = 0;
+  std::unique_ptr<Probe> probe;
+  Timer start_timer;
+  Timer watchdog_timer;
+  Timer stop_timer;
+  Timer backoff_timer;
+  Timer stable_timer;
+  Timer probe_timer;
+
+  Component(config::ComponentSpec s, Scheduler& sched)
+      : spec(std::move(s)),
+        watchdog_timeout(spec.watchdog.timeout),
+        start_timer(sched),
+        watchdog_timer(sched),
+        stop_timer(sched),
+        backoff_timer(sched),
+        stable_timer(sched),
+        probe_timer(sched) {}
+
+  bool alive() const { return pid != 0; }
+};
+
+namespace {
+
+std::string group_path(const Group* g) {
+  std::string out;
+  for (; g != nullptr; g = g->parent) out = out.empty() ? g->spec.name : g->spec.name + "/" + out;
+  return out;
+}
+
+void collect(const Group& g, std::vector<Component*>& out) {
+  for (const auto& [c, sub] : g.children) {
+    if (c != nullptr) out.push_back(c);
+    else collect(*sub, out);
+  }
+}
+
+std::int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+}  // namespace
+
+Supervisor::Supervisor(const config::SystemSpec& spec, Dependencies deps)
+    : deps_(std::move(deps)), spec_(spec) {
+  std::map<std::string, std::unique_ptr<Component>> none;
+  root_ = build_group(spec_.root, nullptr, &none);
+  index_tree();
+}
+
+Supervisor::~Supervisor() = default;
+
+std::unique_ptr<Group> Supervisor::build_group(
+    const config::GroupSpec& spec, Group* parent,
+    std::map<std::string, std::unique_ptr<Component>>* reuse) {
+  auto group = std::make_unique<Group>(spec);
+  group->parent = parent;
+  for (const auto& child : spec.children) {
+    if (const auto* cs = std::get_if<config::ComponentSpec>(&child.node)) {
+      std::unique_ptr<Component> c;
+      auto it = reuse->find(cs->name);
+      if (it != reuse->end()) {
+        c = std::move(it->second);
+        reuse->erase(it);
+        c->spec = *cs;  // same behaviour; the location may have moved
+      } else {
+        c = std::make_unique<Component>(*cs, deps_.scheduler);
+      }
+      c->parent = group.get();
+      group->children.emplace_back(c.get(), nullptr);
+      owned_.push_back(std::move(c));
+    } else {
+      auto sub = build_group(std::get<config::GroupSpec>(child.node), group.get(), reuse);
+      group->children.emplace_back(nullptr, sub.get());
+      group->groups.push_back(std::move(sub));
+    }
+  }
+  return group;
+}
+
+void Supervisor::index_tree() {
+  components_.clear();
+  by_name_.clear();
+  groups_.clear();
+  waits_for_.clear();
+  dependants_.clear();
+  collect(*root_, components_);
+  for (auto* c : components_) by_name_[c->spec.name] = c;
+  std::function<void(Group&)> index_groups = [&](Group& g) {
+    groups_[g.spec.name] = &g;
+    for (auto& sub : g.groups) index_groups(*sub);
+  };
+  index_groups(*root_);
+  // c waits for every member of every node named in `after` of c or of a group holding c.
+  for (auto* c : components_) {
+    std::set<Component*> waits;
+    auto add_target = [&](const std::string& target) {
+      for (auto* m : components_under(target)) {
+        if (m != c) waits.insert(m);
+      }
+    };
+    for (const auto& t : c->spec.after) add_target(t);
+    for (Group* g = c->parent; g != nullptr; g = g->parent) {
+      for (const auto& t : g->spec.after) add_target(t);
+    }
+    waits_for_[c].assign(waits.begin(), waits.end());
+    for (auto* w : waits) dependants_[w].push_back(c);
+  }
+}
+
+Component* Supervisor::find_component(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::vector<Component*> Supervisor::components_under(const std::string& name) const {
+  std::vector<Component*> out;
+  if (auto* c = find_component(name)) {
+    out.push_back(c);
+  } else if (auto it = groups_.find(name); it != groups_.end()) {
+    collect(*it->second, out);
+  }
+  return out;
+}
+
+bool Supervisor::has_node(const std::string& name) const {
+  return by_name_.count(name) != 0 || groups_.count(name) != 0;
+}
+
+bool Supervisor::is_component(const std::string& name) const { return by_name_.count(name) != 0; }
+
+int Supervisor::alive_count() const {
+  int n = 0;
+  for (auto* c : components_) n += c->alive() ? 1 : 0;
+  for (const auto& c : retired_) n += c->alive() ? 1 : 0;
+  return n;
+}
+
+std::string Supervisor::component_of_main_pid(pid_t pid) const {
+  for (auto* c : components_) {
+    if (c->pid == pid) return c->spec.name;
+  }
+  return {};
+}
+
+std::string Supervisor::component_of_session(pid_t session) const {
+  // setsid() in the child makes the session id equal to the main pid at spawn.
+  return component_of_main_pid(session);
+}
+
+void Supervisor::emit(const std::string& component, EventKind kind, std::string state,
+                      std::string reason, FailureKind failure, nlohmann::json detail) {
+  health::Event e;
+  e.wall_us = deps_.scheduler.wall_now_us();
+  e.mono_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  deps_.scheduler.now().time_since_epoch())
+                  .count();
+  e.component = component;
+  e.kind = kind;
+  e.state = std::move(state);
+  e.failure = failure;
+  e.reason = std::move(reason);
+  e.detail = std::move(detail);
+  deps_.emit(std::move(e));
+}
+
+// The one place a component's state changes. Timers that the new state does not allow are
+// dropped here, so no stale deadline can fire into a state it was not meant for.
+void Supervisor::transition(Component& c, State to, EventKind kind, std::string reason,
+                            FailureKind failure, nlohmann::json detail) {
+  const State from = c.state;
+  if (to != State::starting) c.start_timer.cancel();
+  if (to != State::running) {
+    c.watchdog_timer.cancel();
+    c.stable_timer.cancel();
+    c.probe_timer.cancel();
+    if (to != State::starting) c.probe.reset();
+  }
+  if (to != State::stopping) c.stop_timer.cancel();
+  if (to != State::backoff) c.backoff_timer.cancel();
+  if (from != to) c.since_wall_us = deps_.scheduler.wall_now_us();
+  c.state = to;
+  c.reason = reason;
+  spdlog::debug("{}: {} -> {} ({}): {}", c.spec.name, health::to_string(from),
+                health::to_string(to), health::to_string(kind), reason);
+  emit(c.spec.name, kind, std::string(health::to_string(to)), std::move(reason), failure,
+       std::move(detail));
+}
+
+void Supervisor::start(const std::vector<ProcessRecord>& previous) {
+  for (const auto& record : previous) {
+    Component* c = find_component(record.component);
+    if (c == nullptr) {
+      // Not in this config any more: a leftover we must not leave running unwatched.
+      spdlog::warn("stopping pid {} left by a previous vigild for unknown component '{}'",
+                   record.pid, record.component);
+      deps_.runner.signal_group(record.pid, SIGTERM);
+      continue;
+    }
+    const auto generation = ++c->launch_generation;
+    const bool adopted = deps_.runner.adopt(
+        c->spec, record.pid, record.start_time,
+        [this, c, generation](const process::ExitStatus& s) {
+          if (c->launch_generation == generation) on_exit(*c, s);
+        });
+    if (!adopted) continue;
+    c->pid = record.pid;
+    c->spawned_at = c->ready_at = deps_.scheduler.now();
+    c->last_heartbeat = deps_.scheduler.now();
+    transition(*c, State::running, EventKind::adopted,
+               fmt::format("adopted pid {} left running by a previous vigild", record.pid),
+               FailureKind::none, {{"pid", record.pid}, {"start_time", record.start_time}});
+    arm_watchdog(*c);
+  }
+  request_reconcile();
+}
+
+void Supervisor::request_reconcile() {
+  if (reconcile_posted_) return;
+  reconcile_posted_ = true;
+  deps_.scheduler.post([this] {
+    reconcile_posted_ = false;
+    reconcile();
+  });
+}
+
+bool Supervisor::dependencies_ready(const Component& c) const {
+  auto it = waits_for_.find(const_cast<Component*>(&c));
+  if (it == waits_for_.end()) return true;
+  return std::all_of(it->second.begin(), it->second.end(),
+                     [](const Component* d) { return d->state == State::running; });
+}
+
+void Supervisor::reconcile() {
+  if (shutting_down_) return;
+  const TimePoint now = deps_.scheduler.now();
+  for (auto* c : components_) {
+    if (!c->wanted || c->alive() || c->stop_pending) continue;
+    if (c->state == State::starting || c->state == State::running || c->state == State::stopping) {
+      continue;
+    }
+    if (c->not_before > now) continue;  // its backoff timer will call us again
+    // A changed component's old process must be gone before the new one starts.
+    const bool old_alive = std::any_of(retired_.begin(), retired_.end(), [&](const auto& r) {
+      return r->spec.name == c->spec.name && r->alive();
+    });
+    if (old_alive || !dependencies_ready(*c)) continue;
+    launch(*c);
+  }
+}
+
+void Supervisor::launch(Component& c) {
+  c.stop_purpose = StopPurpose::none;
+  c.stop_pending = false;
+  c.stop_signalled = false;
+  c.failure_recorded = false;
+  c.probe_failures = 0;
+  const auto generation = ++c.launch_generation;
+  Component* cp = &c;
+  LaunchResult r = deps_.runner.launch(c.spec, [this, cp, generation](const process::ExitStatus& s) {
+    if (cp->launch_generation == generation) on_exit(*cp, s);
+  });
+  const TimePoint now = deps_.scheduler.now();
+  if (r.pid == 0) {
+    // Nothing ran, so restarting siblings would not help and it does not count against the
+    // group's intensity; retry at the maximum backoff, and say so once, not every time.
+    ++c.exec_failures;
+    c.not_before = now + c.spec.backoff.max;
+    const std::string reason = fmt::format("cannot start: {}; retrying every {}", r.error,
+                                           format_duration(c.spec.backoff.max));
+    c.last_failure = {{"kind", "exec"}, {"reason", r.error}, {"wall_us", deps_.scheduler.wall_now_us()}};
+    if (!c.exec_failing) {
+      c.exec_failing = true;
+      transition(c, State::backoff, EventKind::exec_failed, reason, FailureKind::exec,
+                 {{"errno", r.error_number}, {"error", r.error}});
+    } else {
+      c.state = State::backoff;  // same state, same reason: not a new event
+      c.reason = reason;
+    }
+    c.backoff_timer.arm_at(c.not_before, [this] { request_reconcile(); });
+    return;
+  }
+  if (c.exec_failing) {
+    c.exec_failing = false;
+  }
+  c.pid = r.pid;
+  c.spawned_at = now;
+  c.last_heartbeat = now;
+  c.heartbeats = 0;
+  c.watchdog_timeout = c.spec.watchdog.timeout;
+  c.status_text.clear();
+  const bool is_restart = c.restarts > 0 || c.consecutive_failures > 0;
+  transition(c, State::starting, EventKind::spawned,
+             fmt::format("spawned pid {}{}", r.pid,
+                         is_restart ? fmt::format(" (restart {})", c.restarts) : ""),
+             FailureKind::none,
+             {{"pid", r.pid}, {"start_time", r.start_time}, {"restart", c.restarts}});
+  using Kind = config::ReadySpec::Kind;
+  switch (c.spec.ready.kind) {
+    case Kind::none:
+      become_ready(c, "started (no readiness check configured)");
+      return;
+    case Kind::notify:
+    case Kind::tcp:
+    case Kind::exec:
+      c.start_timer.arm_after(c.spec.start_timeout, [this, cp] {
+        fail(*cp, FailureKind::not_ready, EventKind::start_timeout,
+             fmt::format("not ready within start_timeout {}", format_duration(cp->spec.start_timeout)),
+             cp->spec.stop.signal, {{"start_timeout_ms", ms(cp->spec.start_timeout)}});
+      });
+      if (c.spec.ready.kind != Kind::notify) run_probe(c);
+      return;
+  }
+}
+
+void Supervisor::become_ready(Component& c, const std::string& how) {
+  const TimePoint now = deps_.scheduler.now();
+  c.ready_at = now;
+  c.last_heartbeat = now;
+  transition(c, State::running, EventKind::ready, how, FailureKind::none,
+             {{"pid", c.pid}, {"startup_ms", ms(now - c.spawned_at)}});
+  arm_watchdog(c);
+  Component* cp = &c;
+  c.stable_timer.arm_after(c.spec.backoff.reset_after, [cp] { cp->consecutive_failures = 0; });
+  if (c.spec.ready.kind == config::ReadySpec::Kind::tcp ||
+      c.spec.ready.kind == config::ReadySpec::Kind::exec) {
+    c.probe_timer.arm_after(c.spec.ready.period, [this, cp] { run_probe(*cp); });
+  }
+  request_reconcile();  // dependants may start now
+}
+
+// Heartbeats only store a time; the deadline timer checks it when it fires and re-arms to the
+// newest deadline. A heartbeat therefore costs no timer operation, and a miss is still seen
+// exactly at last heartbeat + timeout.
+void Supervisor::arm_watchdog(Component& c) {
+  if (!c.watchdog_timeout || c.state != State::running) return;
+  Component* cp = &c;
+  c.watchdog_timer.arm_at(c.last_heartbeat + *c.watchdog_timeout,
+                          [this, cp] { on_watchdog_deadline(*cp); });
+}
+
+void Supervisor::on_watchdog_deadline(Component& c) {
+  if (!c.watchdog_timeout || c.state != State::running) return;
+  const TimePoint now = deps_.scheduler.now();
+  const TimePoint deadline = c.last_heartbeat + *c.watchdog_timeout;
+  if (deadline > now) {
+    arm_watchdog(c);
+    return;
+  }
+  fail(c, FailureKind::hang, EventKind::hang_detected,
+       fmt::format("hang: no watchdog heartbeat for {} (timeout {})",
+                   format_duration(now - c.last_heartbeat), format_duration(*c.watchdog_timeout)),
+       c.spec.watchdog.signal,
+       {{"since_heartbeat_ms", ms(now - c.last_heartbeat)},
+        {"timeout_ms", ms(*c.watchdog_timeout)},
+        {"late_us", std::chrono::duration_cast<std::chrono::microseconds>(now - deadline).count()},
+        {"heartbeats", c.heartbeats}});
+}
+
+void Supervisor::run_probe(Component& c) {
+  Component* cp = &c;
+  c.probe = deps_.prober.run(c.spec, [this, cp](bool ok, const std::string& detail) {
+    // Let the probe object finish its own callback before it is destroyed.
+    deps_.scheduler.post([this, cp, ok, detail] { on_probe_result(*cp, ok, detail); });
+  });
+}
+
+void Supervisor::on_probe_result(Component& c, bool ok, const std::string& detail) {
+  c.probe.reset();
+  Component* cp = &c;
+  if (c.state == State::starting) {
+    if (ok) {
+      become_ready(c, fmt::format("readiness probe passed: {}", detail));
+    } else {
+      c.probe_timer.arm_after(c.spec.ready.period, [this, cp] { run_probe(*cp); });
+    }
+    return;
+  }
+  if (c.state != State::running) return;
+  if (ok) {
+    c.probe_failures = 0;
+  } else if (++c.probe_failures >= c.spec.ready.failure_threshold) {
+    fail(c, FailureKind::probe, EventKind::probe_failed,
+         fmt::format("probe failed {} times in a row: {}", c.probe_failures, detail),
+         c.spec.stop.signal, {{"failures", c.probe_failures}, {"detail", detail}});
+    return;
+  }
+  c.probe_timer.arm_after(c.spec.ready.period, [this, cp] { run_probe(*cp); });
+}
+
+// A live process that failed (hang, not ready, probe): record the failure now, at detection
+// time (that is when MTTR starts), then stop it; on_exit continues with the restart policy.
+void Supervisor::fail(Component& c, FailureKind kind, EventKind event, std::string reason,
+                      int signal, nlohmann::json detail) {
+  c.failure_recorded = true;
+  c.last_failure = {{"kind", health::to_string(kind)}, {"reason", reason},
+                    {"wall_us", deps_.scheduler.wall_now_us()}};
+  detail["pid"] = c.pid;
+  detail["output"] = deps_.runner.output_tail(c.spec.name, c.spec.output.tail_lines);
+  c.stop_purpose = StopPurpose::failure;
+  c.stop_reason = reason;
+  transition(c, State::stopping, event, reason, kind, std::move(detail));
+  send_stop_signal(c, signal, reason);
+}
+
+void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
+  const pid_t pid = c.pid;
+  c.pid = 0;
+  // Whatever the main process left behind in its group goes with it, so that a restarted
+  // component never runs beside its predecessor's children.
+  deps_.runner.signal_group(pid, SIGKILL);
+  nlohmann::json detail = {{"pid", pid}, {"status", status.describe()}};
+  if (status.kind == process::ExitStatus::Kind::exited) detail["code"] = status.code;
+  if (status.signal != 0) detail["signal"] = signal_name(status.signal);
+
+  if (c.stop_purpose != StopPurpose::none && c.stop_purpose != StopPurpose::failure) {
+    emit(c.spec.name, EventKind::exited, std::string(health::to_string(c.state)),
+         fmt::format("pid {} {} after stop", pid, status.describe()), FailureKind::none, detail);
+    after_stopped(c);
+    return;
+  }
+  if (c.stop_purpose == StopPurpose::failure) {
+    emit(c.spec.name, EventKind::exited, std::string(health::to_string(c.state)),
+         fmt::format("pid {} {} after: {}", pid, status.describe(), c.stop_reason),
+         FailureKind::none, detail);
+    c.stop_purpose = StopPurpose::none;
+    c.stop_pending = false;
+    advance_stops();
+    handle_termination(&c, nullptr, /*abnormal=*/true, c.stop_reason);
+    return;
+  }
+  // An exit nobody asked for.
+  FailureKind failure = FailureKind::none;
+  switch (status.kind) {
+    case process::ExitStatus::Kind::exited:
+      failure = status.code == 0 ? FailureKind::none : FailureKind::exit_code;
+      break;
+    case process::ExitStatus::Kind::killed: failure = FailureKind::signal; break;
+    case process::ExitStatus::Kind::dumped: failure = FailureKind::core_dump; break;
+    case process::ExitStatus::Kind::unknown: failure = FailureKind::crash; break;
+  }
+  // A clean exit of a permanent component is not a failure, but still counts as a restart.
+  const std::string reason = fmt::format("pid {} {}", pid, status.describe());
+  detail["output"] = deps_.runner.output_tail(c.spec.name, c.spec.output.tail_lines);
+  if (failure != FailureKind::none) {
+    c.last_failure = {{"kind", health::to_string(failure)}, {"reason", reason},
+                      {"wall_us", deps_.scheduler.wall_now_us()}};
+  }
+  c.state = State::stopped;  // momentarily: the policy below sets the real state
+  emit(c.spec.name, EventKind::exited, "stopped", reason, failure, detail);
+  handle_termination(&c, nullptr, failure != FailureKind::none, reason);
+}
+
+void Supervisor::handle_termination(Component* component, Group* group, bool abnormal,
+                                    const std::string& reason) {
+  const TimePoint now = deps_.scheduler.now();
+  if (component != nullptr) {
+    Component& c = *component;
+    c.stable_timer.cancel();
+    const auto type = c.spec.restart;
+    if (type == config::RestartType::temporary ||
+        (type == config::RestartType::transient && !abnormal)) {
+      c.wanted = false;
+      transition(c, abnormal ? State::failed : State::stopped, EventKind::stopped,
+                 fmt::format("{}; not restarted ({} component)", reason,
+                             config::to_string(type)));
+      request_reconcile();
+      check_shutdown_done();
+      return;
+    }
+    if (shutting_down_) {
+      after_stopped(c);
+      return;
+    }
+  }
+  Group* parent = component != nullptr ? component->parent : group->parent;
+  if (parent == nullptr) {
+    root_exhausted(reason);
+    return;
+  }
+  if (!parent->intensity.record(now)) {
+    escalate(*parent, fmt::format("more than {} restarts within {} (last: {}: {})",
+                                  parent->spec.intensity.restarts,
+                                  format_duration(parent->spec.intensity.within),
+                                  component != nullptr ? component->spec.name : group->spec.name,
+                                  reason));
+    return;
+  }
+  apply_strategy(*parent, component, group, reason);
+}
+
+void Supervisor::apply_strategy(Group& parent, Component* failed_component, Group* failed_group,
+                                const std::string& reason) {
+  const TimePoint now = deps_.scheduler.now();
+  Duration delay{};
+  std::string failed_name;
+  int attempt = 0;
+  if (failed_component != nullptr) {
+    Component& c = *failed_component;
+    attempt = ++c.consecutive_failures;
+    delay = backoff_delay(c.spec.backoff, attempt, deps_.uniform() * 2.0 - 1.0);
+    failed_name = c.spec.name;
+  } else {
+    Group& g = *failed_group;
+    if (now - g.last_failure > g.spec.backoff.reset_after) g.consecutive_failures = 0;
+    g.last_failure = now;
+    attempt = ++g.consecutive_failures;
+    ++g.restarts;
+    delay = backoff_delay(g.spec.backoff, attempt, deps_.uniform() * 2.0 - 1.0);
+    failed_name = g.spec.name;
+    g.intensity.reset();  // a restarted group starts with a clean history, as in OTP
+  }
+  // Which siblings go down with the failed one.
+  std::vector<Component*> set;
+  bool after_failed = false;
+  for (const auto& [c, g] : parent.children) {
+    const bool is_failed = (c != nullptr && c == failed_component) ||
+                           (g != nullptr && g == failed_group);
+    bool include = is_failed;
+    if (parent.spec.strategy == config::Strategy::one_for_all) include = true;
+    if (parent.spec.strategy == config::Strategy::rest_for_one && after_failed) include = true;
+    if (is_failed) after_failed = true;
+    if (!include) continue;
+    if (c != nullptr) set.push_back(c);
+    else collect(*g, set);
+  }
+  std::vector<std::string> names;
+  for (auto* c : set) names.push_back(c->spec.name);
+  emit(failed_name, EventKind::restart_scheduled, "backoff",
+       fmt::format("restart in {} (attempt {}, {} in group {}): {}", format_duration(delay),
+                   attempt, config::to_string(parent.spec.strategy), parent.spec.name, reason),
+       FailureKind::none,
+       {{"delay_ms", ms(delay)},
+        {"attempt", attempt},
+        {"strategy", config::to_string(parent.spec.strategy)},
+        {"group", parent.spec.name},
+        {"restarting", names}});
+  for (auto* c : set) ++c->restarts;
+  restart_components(set, delay,
+                     failed_component != nullptr && set.size() == 1
+                         ? fmt::format("restart in {} after: {}", format_duration(delay), reason)
+                         : fmt::format("restarting with {} ({}) in {}", failed_name,
+                                       config::to_string(parent.spec.strategy),
+                                       format_duration(delay)));
+}
+
+void Supervisor::restart_components(const std::vector<Component*>& set, Duration delay,
+                                    const std::string& reason) {
+  const TimePoint at = deps_.scheduler.now() + delay;
+  for (auto* c : set) {
+    c->wanted = true;
+    c->not_before = at;
+    if (c->alive()) {
+      begin_stop(*c, StopPurpose::restart, reason);
+    } else {
+      transition(*c, State::backoff, EventKind::restart_scheduled, reason, FailureKind::none,
+                 {{"delay_ms", ms(delay)}});
+      c->backoff_timer.arm_at(at, [this] { request_reconcile(); });
+    }
+  }
+  request_reconcile();
+}
+
+void Supervisor::escalate(Group& group, const std::string& reason) {
+  std::vector<Component*> members;
+  collect(group, members);
+  std::vector<std::string> names;
+  for (auto* c : members) names.push_back(c->spec.name);
+  emit(group.spec.name, EventKind::escalated, "failed",
+       fmt::format("group {} failed: {}", group_path(&group), reason), FailureKind::none,
+       {{"restarts", group.spec.intensity.restarts},
+        {"within_ms", ms(group.spec.intensity.within)},
+        {"members", names}});
+  group.intensity.reset();
+  handle_termination(nullptr, &group, /*abnormal=*/true,
+                     fmt::format("group {} exceeded its restart intensity", group.spec.name));
+}
+
+void Supervisor::root_exhausted(const std::string& reason) {
+  if (spec_.final_action == config::FinalAction::retry) {
+    const Duration delay = root_->spec.backoff.max;
+    emit(root_->spec.name, EventKind::restart_scheduled, "backoff",
+         fmt::format("root exhausted its restart intensity ({}); retrying everything in {}",
+                     reason, format_duration(delay)),
+         FailureKind::none, {{"delay_ms", ms(delay)}, {"final_action", "retry"}});
+    root_->intensity.reset();
+    restart_components(components_, delay,
+                       fmt::format("whole system restart in {} (final_action: retry)",
+                                   format_duration(delay)));
+    return;
+  }
+  emit(root_->spec.name, EventKind::given_up, "given_up",
+       fmt::format("root exhausted its restart intensity ({}); stopping everything and waiting "
+                   "for an operator (final_action: stop)",
+                   reason),
+       FailureKind::none, {{"final_action", "stop"}});
+  for (auto* c : components_) {
+    c->wanted = false;
+    if (c->alive()) {
+      begin_stop(*c, StopPurpose::give_up, "given up: root restart intensity exhausted");
+    } else {
+      transition(*c, State::given_up, EventKind::given_up,
+                 "given up: root restart intensity exhausted; `vigil start` to try again");
+    }
+  }
+}
+
+void Supervisor::begin_stop(Component& c, StopPurpose purpose, std::string reason) {
+  c.stop_purpose = purpose;
+  c.stop_reason = std::move(reason);
+  if (!c.alive()) {
+    after_stopped(c);
+    return;
+  }
+  if (c.stop_signalled) return;  // already on its way down; the new purpose applies at exit
+  c.stop_pending = true;
+  advance_stops();
+}
+
+// Signals each pending stop whose dependants (those that waited for it to start) are all
+// down: reverse dependency order, with independent components stopped in parallel.
+void Supervisor::advance_stops() {
+  for (auto* c : components_) {
+    if (!c->stop_pending || c->stop_signalled || !c->alive()) continue;
+    const auto& deps = dependants_[c];
+    const bool blocked = std::any_of(deps.begin(), deps.end(), [](const Component* d) {
+      return d->alive() && (d->stop_pending || d->stop_signalled);
+    });
+    if (!blocked) send_stop_signal(*c, c->spec.stop.signal, c->stop_reason);
+  }
+}
+
+void Supervisor::send_stop_signal(Component& c, int signal, std::string reason) {
+  c.stop_signalled = true;
+  c.stop_pending = false;
+  if (c.state != State::stopping) {
+    transition(c, State::stopping, EventKind::stop_requested, reason, FailureKind::none,
+               {{"pid", c.pid}, {"signal", signal_name(signal)}});
+  }
+  deps_.runner.signal_group(c.pid, signal);
+  // A stopped (SIGSTOP) process would never see the signal; wake it.
+  deps_.runner.signal_group(c.pid, SIGCONT);
+  Component* cp = &c;
+  c.stop_timer.arm_after(c.spec.stop.timeout, [this, cp] {
+    if (!cp->alive()) return;
+    emit(cp->spec.name, EventKind::stop_escalated, "stopping",
+         fmt::format("still running {} after {}: SIGKILL to process group",
+                     format_duration(cp->spec.stop.timeout), "the stop signal"),
+         FailureKind::none, {{"pid", cp->pid}});
+    deps_.runner.signal_group(cp->pid, SIGKILL);
+  });
+}
+
+void Supervisor::after_stopped(Component& c) {
+  const StopPurpose purpose = c.stop_purpose;
+  c.stop_purpose = StopPurpose::none;
+  c.stop_pending = false;
+  c.stop_signalled = false;
+  const std::string reason = c.stop_reason;
+  switch (purpose) {
+    case StopPurpose::restart: {
+      transition(c, State::backoff, EventKind::stopped, reason);
+      Component* cp = &c;
+      (void)cp;
+      c.backoff_timer.arm_at(c.not_before, [this] { request_reconcile(); });
+      break;
+    }
+    case StopPurpose::give_up:
+      transition(c, State::given_up, EventKind::given_up, reason);
+      break;
+    case StopPurpose::retire: {
+      emit(c.spec.name, EventKind::stopped, "stopped", reason);
+      auto it = std::find_if(retired_.begin(), retired_.end(),
+                             [&](const auto& r) { return r.get() == &c; });
+      if (it != retired_.end()) {
+        // Destroy after this call chain unwinds: callers still hold a reference.
+        auto owned = std::shared_ptr<Component>(std::move(*it));
+        retired_.erase(it);
+        deps_.scheduler.post([owned] {});
+      }
+      break;
+    }
+    case StopPurpose::none:
+    case StopPurpose::failure:
+    case StopPurpose::operator_stop:
+    case StopPurpose::shutdown:
+      transition(c, State::stopped, EventKind::stopped,
+                 reason.empty() ? std::string("stopped") : reason);
+      break;
+  }
+  advance_stops();
+  request_reconcile();
+  check_shutdown_done();
+}
+
+void Supervisor::check_shutdown_done() {
+  if (!shutting_down_ || alive_count() != 0 || !shutdown_done_) return;
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  deps_.scheduler.post(std::move(done));
+}
+
+void Supervisor::shutdown(std::function<void()> done) {
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  for (auto* c : components_) {
+    c->wanted = false;
+    if (c->alive()) {
+      begin_stop(*c, StopPurpose::shutdown, "vigild is shutting down");
+    } else if (c->state == State::backoff) {
+      transition(*c, State::stopped, EventKind::stopped, "vigild is shutting down");
+    }
+  }
+  for (auto& r : retired_) {
+    if (r->alive() && !r->stop_signalled) send_stop_signal(*r, r->spec.stop.signal, r->stop_reason);
+  }
+  check_shutdown_done();
+}
+
+void Supervisor::on_notify(const std::string& component, const watchdog::NotifyMessage& m) {
+  Component* c = find_component(component);
+  if (c == nullptr || !c->alive()) return;
+  const TimePoint now = deps_.scheduler.now();
+  if (m.watchdog_ping) {
+    c->last_heartbeat = now;
+    ++c->heartbeats;
+  }
+  if (m.status) c->status_text = *m.status;
+  if (m.watchdog_usec) {
+    if (*m.watchdog_usec == 0) {
+      c->watchdog_timeout.reset();
+      c->watchdog_timer.cancel();
+    } else {
+      c->watchdog_timeout = std::chrono::microseconds(*m.watchdog_usec);
+      c->last_heartbeat = now;
+      arm_watchdog(*c);
+    }
+  }
+  if (m.extend_timeout_usec) {
+    const TimePoint until = now + std::chrono::microseconds(*m.extend_timeout_usec);
+    if (c->state == State::starting && c->start_timer.armed() && c->start_timer.when() < until) {
+      Component* cp = c;
+      c->start_timer.arm_at(until, [this, cp] {
+        fail(*cp, FailureKind::not_ready, EventKind::start_timeout,
+             "not ready within the extended start timeout (EXTEND_TIMEOUT_USEC)",
+             cp->spec.stop.signal, {});
+      });
+    } else if (c->state == State::stopping && c->stop_timer.armed() &&
+               c->stop_timer.when() < until) {
+      Component* cp = c;
+      c->stop_timer.arm_at(until, [this, cp] {
+        if (!cp->alive()) return;
+        emit(cp->spec.name, EventKind::stop_escalated, "stopping",
+             "still running after the extended stop timeout: SIGKILL to process group",
+             FailureKind::none, {{"pid", cp->pid}});
+        deps_.runner.signal_group(cp->pid, SIGKILL);
+      });
+    }
+  }
+  if (m.error_number && *m.error_number != c->reported_errno) {
+    c->reported_errno = *m.error_number;
+    emit(c->spec.name, EventKind::status_changed, std::string(health::to_string(c->state)),
+         fmt::format("reported ERRNO={} ({})", *m.error_number, std::strerror(*m.error_number)),
+         FailureKind::none, {{"errno", *m.error_number}, {"status", c->status_text}});
+  }
+  if (m.ready && c->state == State::starting &&
+      c->spec.ready.kind == config::ReadySpec::Kind::notify) {
+    become_ready(*c, "READY=1");
+  }
+  if (m.stopping && c->state == State::running) {
+    // The program is leaving on its own; its exit is then judged by its code as usual.
+    c->watchdog_timer.cancel();
+    c->watchdog_timeout.reset();
+    c->reason = "component reported STOPPING=1";
+  }
+  if (m.watchdog_trigger && (c->state == State::running || c->state == State::starting)) {
+    fail(*c, FailureKind::hang, EventKind::hang_detected,
+         "hang: the component reported WATCHDOG=trigger", c->spec.watchdog.signal,
+         {{"trigger", true}});
+  }
+}
+
+Result<void> Supervisor::start_node(const std::string& name) {
+  auto set = components_under(name);
+  if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
+  emit(name, EventKind::operator_command, "", fmt::format("operator: start {}", name));
+  for (auto* c : set) {
+    c->wanted = true;
+    c->consecutive_failures = 0;
+    c->exec_failing = false;
+    c->not_before = {};
+    if (!c->alive() && c->state != State::stopped) {
+      transition(*c, State::stopped, EventKind::operator_command, "start requested by operator");
+    }
+  }
+  request_reconcile();
+  return {};
+}
+
+Result<void> Supervisor::stop_node(const std::string& name) {
+  auto set = components_under(name);
+  if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
+  emit(name, EventKind::operator_command, "", fmt::format("operator: stop {}", name));
+  for (auto* c : set) {
+    c->wanted = false;
+    if (c->alive()) {
+      begin_stop(*c, StopPurpose::operator_stop, "stopped by operator");
+    } else if (c->state != State::stopped) {
+      transition(*c, State::stopped, EventKind::stopped, "stopped by operator");
+    }
+  }
+  return {};
+}
+
+Result<void> Supervisor::restart_node(const std::string& name) {
+  auto set = components_under(name);
+  if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
+  emit(name, EventKind::operator_command, "", fmt::format("operator: restart {}", name));
+  for (auto* c : set) {
+    c->consecutive_failures = 0;
+    c->exec_failing = false;
+  }
+  restart_components(set, Duration{0}, "restart requested by operator");
+  return {};
+}
+
+nlohmann::json Supervisor::reload(const config::SystemSpec& spec) {
+  std::map<std::string, std::unique_ptr<Component>> reusable;
+  std::map<std::string, const config::ComponentSpec*> incoming;
+  config::for_each_component(spec.root, [&](const config::ComponentSpec& c) {
+    incoming[c.name] = &c;
+  });
+  nlohmann::json added = nlohmann::json::array();
+  nlohmann::json removed = nlohmann::json::array();
+  nlohmann::json changed = nlohmann::json::array();
+  nlohmann::json unchanged = nlohmann::json::array();
+  // Detach every component from the old tree: unchanged ones are reused as they are (same
+  // object, same process, same timers), the rest retire.
+  std::vector<std::unique_ptr<Component>> old_owned = std::move(owned_);
+  owned_.clear();
+  for (auto& c : old_owned) {
+    auto it = incoming.find(c->spec.name);
+    if (it != incoming.end() && c->spec.same_behaviour(*it->second)) {
+      unchanged.push_back(c->spec.name);
+      reusable.emplace(c->spec.name, std::move(c));
+      continue;
+    }
+    (it == incoming.end() ? removed : changed).push_back(c->spec.name);
+    c->parent = nullptr;
+    c->wanted = false;
+    Component& ref = *c;
+    retired_.push_back(std::move(c));
+    begin_stop(ref, StopPurpose::retire,
+               it == incoming.end() ? "removed from the config" : "changed in the config");
+  }
+  for (const auto& [name, c] : incoming) {
+    if (!reusable.count(name) &&
+        std::find(changed.begin(), changed.end(), name) == changed.end()) {
+      added.push_back(name);
+    }
+  }
+  spec_ = spec;
+  root_ = build_group(spec_.root, nullptr, &reusable);
+  index_tree();
+  nlohmann::json summary = {
+      {"added", added}, {"removed", removed}, {"changed", changed}, {"unchanged", unchanged}};
+  emit("", EventKind::config_reloaded,
+       "",
+       fmt::format("config reloaded: {} added, {} removed, {} changed, {} unchanged", added.size(),
+                   removed.size(), changed.size(), unchanged.size()),
+       FailureKind::none, summary);
+  // Retired processes were stopped above; with the retired list now complete, stop them
+  // (retired components have no dependants left to wait for).
+  for (auto& r : retired_) {
+    if (r->alive() && !r->stop_signalled) send_stop_signal(*r, r->spec.stop.signal, r->stop_reason);
+  }
+  request_reconcile();
+  return summary;
+}
+
+nlohmann::json Supervisor::status() const {
+  const std::int64_t now_us = deps_.scheduler.wall_now_us();
+  std::function<nlohmann::json(const Group&)> group_json = [&](const Group& g) {
+    nlohmann::json children = nlohmann::json::array();
+    for (const auto& [c, sub] : g.children) {
+      if (sub != nullptr) {
+        children.push_back(group_json(*sub));
+        continue;
+      }
+      nlohmann::json j = {{"type", "component"},
+                          {"name", c->spec.name},
+                          {"state", health::to_string(c->state)},
+                          {"level", health::to_string(health::level_of(c->state))},
+                          {"reason", c->reason},
+                          {"pid", c->pid},
+                          {"since_us", c->since_wall_us},
+                          {"for_ms", (now_us - c->since_wall_us) / 1000},
+                          {"restarts", c->restarts},
+                          {"wanted", c->wanted},
+                          {"heartbeats", c->heartbeats},
+                          {"restart", config::to_string(c->spec.restart)}};
+      if (!c->status_text.empty()) j["status_text"] = c->status_text;
+      if (!c->last_failure.is_null()) j["last_failure"] = c->last_failure;
+      if (c->watchdog_timeout) {
+        j["watchdog_timeout_ms"] = ms(*c->watchdog_timeout);
+      }
+      children.push_back(std::move(j));
+    }
+    return nlohmann::json{{"type", "group"},
+                          {"name", g.spec.name},
+                          {"strategy", config::to_string(g.spec.strategy)},
+                          {"intensity", {{"restarts", g.spec.intensity.restarts},
+                                         {"within_ms", ms(g.spec.intensity.within)},
+                                         {"recent", g.intensity.recent()}}},
+                          {"restarts", g.restarts},
+                          {"children", children}};
+  };
+  return group_json(*root_);
+}
+
+}  // namespace vigil::supervisor

@@ -1,0 +1,172 @@
+#pragma once
+// The supervision tree: OTP strategies, restart types and intensity, backoff, dependency
+// order, graceful ordered stops, watchdog deadlines and readiness. Single-threaded: every
+// entry point runs on the event loop. Inputs are process exits (ProcessRunner), notify
+// messages, probe results, timers and operator commands; outputs are health events.
+//
+// Component state x event table (rows: state before; "-" = ignored):
+//
+//   event \ state   | stopped/backoff/failed/given_up | starting          | running          | stopping
+//   ----------------+---------------------------------+-------------------+------------------+---------------
+//   deps ready      | spawn -> starting (if wanted     | -                 | -                | -
+//                   |   and backoff elapsed)          |                   |                  |
+//   exec failure    | -> backoff(max), logged once    |                   |                  |
+//   READY / probe ok| -                               | -> running        | -                | -
+//   start timeout   | -                               | fail(not_ready):  | -                | -
+//                   |                                 |   stop -> stopping|                  |
+//   watchdog missed | -                               | -                 | fail(hang): stop | -
+//   exit            | -                               | policy (below)    | policy           | -> per stop purpose
+//   stop timeout    | -                               | -                 | -                | SIGKILL group
+//   operator stop   | -> stopped (not wanted)         | stop              | stop             | -
+//
+// policy: temporary, or transient with a clean exit -> stopped/failed, not restarted;
+// otherwise the parent group records a restart; within intensity its strategy picks the set
+// to restart (after stopping the live ones in reverse dependency order) with the failed
+// node's backoff delay; beyond intensity the group fails to its parent; at the root the
+// final action runs (stop everything: given_up; or retry forever at the maximum backoff).
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.hpp"
+#include "common/scheduler.hpp"
+#include "config/spec.hpp"
+#include "health/event.hpp"
+#include "health/state.hpp"
+#include "supervisor/backoff.hpp"
+#include "supervisor/process_runner.hpp"
+#include "watchdog/notify_message.hpp"
+
+namespace vigil::supervisor {
+
+struct Component;
+struct Group;
+
+// Why a component is being stopped, which decides the state it ends in.
+enum class StopPurpose { none, operator_stop, restart, failure, give_up, shutdown, retire };
+
+struct Dependencies {
+  ProcessRunner& runner;
+  Prober& prober;
+  Scheduler& scheduler;
+  std::function<void(health::Event)> emit;
+  std::function<double()> uniform;  // in [0, 1): backoff jitter
+};
+
+// Recorded process of a previous vigild, offered for adoption at start.
+struct ProcessRecord {
+  std::string component;
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+};
+
+class Supervisor {
+ public:
+  Supervisor(const config::SystemSpec& spec, Dependencies deps);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Adopts still-running processes of a previous vigild, then starts everything else in
+  // dependency order.
+  void start(const std::vector<ProcessRecord>& previous = {});
+
+  // Stops everything in reverse dependency order; `done` runs once nothing is left.
+  void shutdown(std::function<void()> done);
+
+  // A datagram on the notify socket, already attributed to a component by its sender's pid.
+  void on_notify(const std::string& component, const watchdog::NotifyMessage& message);
+
+  // Operator commands on a component or a group (with all its members).
+  Result<void> start_node(const std::string& name);
+  Result<void> stop_node(const std::string& name);
+  Result<void> restart_node(const std::string& name);
+
+  // Applies a new config: starts added components, stops removed ones, restarts only the
+  // changed ones; unchanged processes keep running untouched. Returns what changed.
+  nlohmann::json reload(const config::SystemSpec& spec);
+
+  // The tree with each node's state, for `vigil status` and other observers.
+  nlohmann::json status() const;
+
+  // Which component a process belongs to: its main pid or session (every component runs in a
+  // session of its own). Empty if none.
+  std::string component_of_session(pid_t session) const;
+  std::string component_of_main_pid(pid_t pid) const;
+
+  bool has_node(const std::string& name) const;
+  bool is_component(const std::string& name) const;
+  int alive_count() const;
+
+ private:
+  friend struct Component;
+  // Building and lookup.
+  std::unique_ptr<Group> build_group(const config::GroupSpec& spec, Group* parent,
+                                     std::map<std::string, std::unique_ptr<Component>>* reuse);
+  void index_tree();
+  Component* find_component(const std::string& name) const;
+  std::vector<Component*> components_under(const std::string& name) const;
+
+  // State changes: the only place a component's state is written.
+  void transition(Component& c, health::State to, health::EventKind kind, std::string reason,
+                  health::FailureKind failure = health::FailureKind::none,
+                  nlohmann::json detail = nlohmann::json::object());
+  void emit(const std::string& component, health::EventKind kind, std::string state,
+            std::string reason, health::FailureKind failure = health::FailureKind::none,
+            nlohmann::json detail = nlohmann::json::object());
+
+  // Starting.
+  void request_reconcile();
+  void reconcile();
+  bool dependencies_ready(const Component& c) const;
+  void launch(Component& c);
+  void become_ready(Component& c, const std::string& how);
+  void arm_watchdog(Component& c);
+  void on_watchdog_deadline(Component& c);
+  void run_probe(Component& c);
+  void on_probe_result(Component& c, bool ok, const std::string& detail);
+
+  // Failing and restarting.
+  void on_exit(Component& c, const process::ExitStatus& status);
+  void fail(Component& c, health::FailureKind kind, health::EventKind event, std::string reason,
+            int signal, nlohmann::json detail);
+  void handle_termination(Component* component, Group* group, bool abnormal,
+                          const std::string& reason);
+  void apply_strategy(Group& parent, Component* failed_component, Group* failed_group,
+                      const std::string& reason);
+  void escalate(Group& group, const std::string& reason);
+  void root_exhausted(const std::string& reason);
+  void restart_components(const std::vector<Component*>& set, Duration delay,
+                          const std::string& reason);
+
+  // Stopping.
+  void begin_stop(Component& c, StopPurpose purpose, std::string reason);
+  void advance_stops();
+  void send_stop_signal(Component& c, int signal, std::string reason);
+  void after_stopped(Component& c);
+  void check_shutdown_done();
+
+  const Dependencies deps_;
+  config::SystemSpec spec_;
+  std::vector<std::unique_ptr<Component>> owned_;  // every component of the current tree
+  std::unique_ptr<Group> root_;
+  std::vector<Component*> components_;  // declaration order
+  std::unordered_map<std::string, Component*> by_name_;
+  std::unordered_map<std::string, Group*> groups_;
+  std::unordered_map<Component*, std::vector<Component*>> waits_for_;
+  std::unordered_map<Component*, std::vector<Component*>> dependants_;
+  std::vector<std::unique_ptr<Component>> retired_;  // removed or changed, still stopping
+  bool reconcile_posted_ = false;
+  bool shutting_down_ = false;
+  std::function<void()> shutdown_done_;
+};
+
+}  // namespace vigil::supervisor

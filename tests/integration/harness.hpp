@@ -1,0 +1,71 @@
+#pragma once
+// Runs a real vigild on a config written by the test, in a temporary directory, and follows
+// its event stream over the real control socket. Waiting is always for an event (vigild's
+// READY=1 on a notify socket of ours, or an event from the log stream), never a fixed sleep.
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/unique_fd.hpp"
+
+namespace vigil::testing {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string bin(const std::string& name);  // build/bin/NAME
+
+class Vigild {
+ public:
+  // `yaml` may use @BIN@ (build/bin) and @DIR@ (the test's directory). state_dir defaults to
+  // @DIR@/state unless the yaml sets it.
+  explicit Vigild(const std::string& yaml);
+  ~Vigild();
+
+  void start();  // returns once vigild reports READY=1 and the event stream is open
+  void write_config(const std::string& yaml);
+  void kill9();  // SIGKILL vigild itself; its components keep running
+  int stop();  // SIGTERM and wait; returns vigild's exit status
+  pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  std::string config_path() const { return dir_ + "/robot.yaml"; }
+  std::string state_dir() const { return dir_ + "/state"; }
+
+  json request(const json& request);  // one request, one reply
+  json status() { return request({{"cmd", "status"}}); }
+  json component(const std::string& name);  // its node in the status tree
+
+  // The first event (from the start of the stream, or after `after_id`) matching `pred`,
+  // reading more of the stream as needed until `timeout`. Fails the test on timeout.
+  json wait_for(const std::function<bool(const json&)>& pred,
+                std::chrono::milliseconds timeout = 10s, std::int64_t after_id = 0);
+  json wait_for(const std::string& component, const std::string& kind,
+                std::chrono::milliseconds timeout = 10s, std::int64_t after_id = 0);
+  const std::vector<json>& events() const { return events_; }
+  std::vector<json> events_of(const std::string& component, const std::string& kind) const;
+  std::string vigild_output() const;
+
+ private:
+  void open_stream();
+  bool read_stream(std::chrono::milliseconds budget);
+
+  std::string dir_;
+  pid_t pid_ = 0;
+  UniqueFd pidfd_;
+  UniqueFd stream_;
+  std::string stream_buffer_;
+  std::vector<json> events_;
+};
+
+// Sends one sd_notify datagram to `socket_path` from this (foreign) process.
+void send_datagram(const std::string& socket_path, const std::string& message);
+// Whether a process exists and is not a zombie.
+bool process_alive(pid_t pid);
+
+}  // namespace vigil::testing
