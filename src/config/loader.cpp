@@ -532,7 +532,13 @@ class Loader {
       c.cwd = base_dir_.string();
     }
     auto command = node["command"];
-    if (!command) {
+    const bool misspelt = std::any_of(node.begin(), node.end(), [](const auto& kv) {
+      return kv.first.IsScalar() && kv.first.Scalar() != "command" &&
+             edit_distance(kv.first.Scalar(), "command") <= 2;
+    });
+    if (!command && misspelt) {
+      // The unknown-key error already points at the typo; one error per mistake.
+    } else if (!command) {
       error(node, fmt::format("component '{}' has no 'command' (or 'children' for a group)",
                               c.name));
     } else if (command.IsScalar()) {

@@ -92,7 +92,8 @@ class Daemon {
     bus_ = std::make_unique<health::EventBus>(scheduler_, *event_log_, boot_id_);
 
     runner_ = std::make_unique<PidfdRunner>(
-        io_, RunnerOptions{spec_.state_dir + "/logs", spec_.state_dir + "/notify.sock"},
+        io_, RunnerOptions{spec_.state_dir + "/logs", spec_.state_dir + "/run",
+                           spec_.state_dir + "/notify.sock"},
         [this](const std::string& component, pid_t pid, const process::ExitStatus& status) {
           on_orphan(component, pid, status);
         });

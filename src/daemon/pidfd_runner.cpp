@@ -1,6 +1,7 @@
 #include "daemon/pidfd_runner.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,8 +26,6 @@ struct PidfdRunner::Capture {
   UniqueFd write_end;
   std::unique_ptr<asio::posix::stream_descriptor> read_end;
   std::array<char, 16384> buffer{};
-  // Output of an adopted process still flows into the pipe the previous vigild created.
-  std::vector<std::unique_ptr<asio::posix::stream_descriptor>> inherited;
 };
 
 namespace {
@@ -46,6 +45,7 @@ void read_loop(asio::posix::stream_descriptor& pipe, std::array<char, 16384>& bu
 PidfdRunner::PidfdRunner(asio::io_context& io, RunnerOptions options, OrphanCallback on_orphan)
     : io_(io), options_(std::move(options)), on_orphan_(std::move(on_orphan)), sigchld_(io, SIGCHLD) {
   std::filesystem::create_directories(options_.logs_dir);
+  std::filesystem::create_directories(options_.run_dir);
   base_env_ = base_environment();
   wait_sigchld();
 }
@@ -76,15 +76,26 @@ PidfdRunner::Capture& PidfdRunner::capture_for(const config::ComponentSpec& spec
   slot = std::make_unique<Capture>();
   slot->log = std::make_unique<process::OutputLog>(options_.logs_dir + "/" + spec.name + ".log",
                                                    spec.output);
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) == 0) {
-    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    slot->write_end.reset(fds[1]);
-    slot->read_end = std::make_unique<asio::posix::stream_descriptor>(io_, fds[0]);
-    read_loop(*slot->read_end, slot->buffer, *slot->log);
-  } else {
-    spdlog::error("{}: cannot create output pipe: {}", spec.name, std::strerror(errno));
+  // A named FIFO rather than a pipe, opened read-write for the child: the child then counts
+  // as a reader of its own output, so if vigild is killed its next write does not raise
+  // SIGPIPE (it blocks once 64 KiB are buffered), and a restarted vigild reopens the FIFO by
+  // name and drains it. Adoption keeps the output as well as the process.
+  const std::string fifo = options_.run_dir + "/" + spec.name + ".out";
+  if (::mkfifo(fifo.c_str(), 0600) != 0 && errno != EEXIST) {
+    spdlog::error("{}: cannot create output fifo {}: {}", spec.name, fifo, std::strerror(errno));
+    return *slot;
   }
+  const int read_fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  const int write_fd = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  if (read_fd < 0 || write_fd < 0) {
+    spdlog::error("{}: cannot open output fifo {}: {}", spec.name, fifo, std::strerror(errno));
+    if (read_fd >= 0) ::close(read_fd);
+    if (write_fd >= 0) ::close(write_fd);
+    return *slot;
+  }
+  slot->write_end.reset(write_fd);
+  slot->read_end = std::make_unique<asio::posix::stream_descriptor>(io_, read_fd);
+  read_loop(*slot->read_end, slot->buffer, *slot->log);
   return *slot;
 }
 
@@ -135,18 +146,7 @@ bool PidfdRunner::adopt(const config::ComponentSpec& spec, pid_t pid, std::uint6
     ::close(fd);
     return false;
   }
-  Capture& capture = capture_for(spec);
-  // Reading /proc/PID/fd/1 of a pipe opens that same pipe: pick its output up again.
-  const std::string link = "/proc/" + std::to_string(pid) + "/fd/1";
-  char target[64] = {};
-  if (::readlink(link.c_str(), target, sizeof target - 1) > 0 &&
-      std::string_view(target).rfind("pipe:", 0) == 0) {
-    const int in = ::open(link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (in >= 0) {
-      capture.inherited.push_back(std::make_unique<asio::posix::stream_descriptor>(io_, in));
-      read_loop(*capture.inherited.back(), capture.buffer, *capture.log);
-    }
-  }
+  capture_for(spec);  // reopens the component's FIFO: its output flows on
   remember_session(again->session, spec.name);
   watch(pid, fd, spec.name, std::move(on_exit), true);
   return true;

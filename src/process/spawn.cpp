@@ -17,6 +17,9 @@
 namespace vigil::process {
 namespace {
 
+// The fd limit vigild started with; children get it back (vigild raises its own).
+rlimit g_child_nofile{0, 0};
+
 // What the child needs, prepared by the parent; the child shares this memory (CLONE_VM) and
 // reports a failure by writing `stage` and `error_number` before _exit.
 struct ChildContext {
@@ -69,6 +72,7 @@ int child_main(void* arg) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (::setsid() < 0) child_fail(ctx, kStageSetsid);
+  if (g_child_nofile.rlim_cur != 0) ::setrlimit(RLIMIT_NOFILE, &g_child_nofile);
   if (ctx.pid_slot != nullptr) write_pid(ctx.pid_slot, ctx.pid_room, ::getpid());
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(ctx, kStageDup);
@@ -151,6 +155,7 @@ void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 void raise_fd_limit() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    g_child_nofile = lim;
     lim.rlim_cur = lim.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &lim);
   }

@@ -962,6 +962,7 @@ nlohmann::json Supervisor::status() const {
                           {"restarts", c->restarts},
                           {"wanted", c->wanted},
                           {"heartbeats", c->heartbeats},
+                          {"exec_failures", c->exec_failures},
                           {"restart", config::to_string(c->spec.restart)}};
       if (!c->status_text.empty()) j["status_text"] = c->status_text;
       if (!c->last_failure.is_null()) j["last_failure"] = c->last_failure;

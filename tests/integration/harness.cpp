@@ -67,7 +67,8 @@ Vigild::~Vigild() {
 
 void Vigild::write_config(const std::string& yaml) {
   std::string text = replace_all(replace_all(yaml, "@BIN@", std::string(VIGIL_BIN_DIR)), "@DIR@", dir_);
-  if (text.find("state_dir:") == std::string::npos) text = "state_dir: " + state_dir() + "\n" + text;
+  // Appended, so that line numbers in the test's yaml stay as written.
+  if (text.find("state_dir:") == std::string::npos) text += "\nstate_dir: " + state_dir() + "\n";
   std::ofstream(config_path()) << text;
 }
 
@@ -175,6 +176,16 @@ json Vigild::wait_for(const std::string& component, const std::string& kind,
         return e.value("component", "") == component && e.value("kind", "") == kind;
       },
       timeout, after_id);
+}
+
+bool Vigild::poll_until(const std::function<bool()>& condition,
+                        std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    ::poll(nullptr, 0, 50);
+  }
+  return condition();
 }
 
 std::vector<json> Vigild::events_of(const std::string& component, const std::string& kind) const {

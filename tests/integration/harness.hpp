@@ -47,6 +47,8 @@ class Vigild {
                 std::chrono::milliseconds timeout = 10s, std::int64_t after_id = 0);
   json wait_for(const std::string& component, const std::string& kind,
                 std::chrono::milliseconds timeout = 10s, std::int64_t after_id = 0);
+  // For state that has no event of its own (a silent retry counter): polls every 50 ms.
+  bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
   const std::vector<json>& events() const { return events_; }
   std::vector<json> events_of(const std::string& component, const std::string& kind) const;
   std::string vigild_output() const;
