@@ -252,6 +252,33 @@ int Vigild::stop() {
   return info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
 }
 
+CommandResult run_command(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {};
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
+  process::SpawnRequest request;
+  request.argv = argv;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("VIGIL_SOCKET=", 0) != 0) request.env.emplace_back(*e);
+  }
+  request.output_fd = write_end.get();
+  auto spawned = process::spawn(request);
+  write_end.reset();
+  CommandResult result;
+  if (!spawned.process) {
+    result.output = spawned.error.message;
+    return result;
+  }
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(read_end.get(), buf, sizeof buf)) > 0) result.output.append(buf, n);
+  siginfo_t info{};
+  ::waitid(P_PIDFD, static_cast<id_t>(spawned.process->pidfd.get()), &info, WEXITED);
+  result.exit_code = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+  return result;
+}
+
 void send_datagram(const std::string& socket_path, const std::string& message) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};

@@ -65,6 +65,13 @@ class Vigild {
   std::vector<json> events_;
 };
 
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+// Runs a program (argv, no shell) to completion and captures its output.
+CommandResult run_command(const std::vector<std::string>& argv);
+
 // Sends one sd_notify datagram to `socket_path` from this (foreign) process.
 void send_datagram(const std::string& socket_path, const std::string& message);
 // Whether a process exists and is not a zombie.
