@@ -77,6 +77,7 @@ void Session::send(const nlohmann::json& message) {
 void Session::write_next() {
   if (out_.empty() || closed_) {
     writing_ = false;
+    if (close_after_drain_) close();
     return;
   }
   writing_ = true;
@@ -100,7 +101,12 @@ void Session::close() {
   socket_.close(ignored);
   auto callbacks = std::move(on_close_);
   for (auto& fn : callbacks) fn();
-  server_.sessions_.erase(shared_from_this());
+  server_.session_closed(shared_from_this());
+}
+
+void Session::close_when_drained() {
+  close_after_drain_ = true;
+  if (!writing_) close();
 }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& io,
@@ -137,6 +143,20 @@ ControlServer::~ControlServer() {
 void ControlServer::close_all() {
   auto sessions = sessions_;
   for (const auto& s : sessions) s->close();
+}
+
+void ControlServer::drain(std::function<void()> done) {
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  drained_ = std::move(done);
+  auto sessions = sessions_;
+  for (const auto& s : sessions) s->close_when_drained();
+  if (sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
+}
+
+void ControlServer::session_closed(const std::shared_ptr<Session>& session) {
+  sessions_.erase(session);
+  if (sessions_.empty() && drained_) std::exchange(drained_, nullptr)();
 }
 
 void ControlServer::accept() {

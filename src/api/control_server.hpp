@@ -25,6 +25,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void start();
   void send(const nlohmann::json& message);
   void close();
+  // Closes once everything queued has been written (used at shutdown, so followers receive the
+  // final events).
+  void close_when_drained();
   bool closed() const { return closed_; }
   // Runs once when the connection ends, to unsubscribe followers.
   void on_close(std::function<void()> fn) { on_close_.push_back(std::move(fn)); }
@@ -43,6 +46,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closed_ = false;
+  bool close_after_drain_ = false;
   std::vector<std::function<void()>> on_close_;
 };
 
@@ -55,6 +59,8 @@ class ControlServer {
                                                        const std::string& path, Handler handler);
   ~ControlServer();
   void close_all();
+  // Stops accepting, lets every client receive what is queued for it, then runs `done`.
+  void drain(std::function<void()> done);
   std::uint64_t bad_requests() const { return bad_requests_; }
 
  private:
@@ -65,7 +71,10 @@ class ControlServer {
   asio::local::stream_protocol::acceptor acceptor_;
   std::string path_;
   Handler handler_;
+  void session_closed(const std::shared_ptr<Session>& session);
+
   std::set<std::shared_ptr<Session>> sessions_;
+  std::function<void()> drained_;
   std::uint64_t bad_requests_ = 0;
 };
 

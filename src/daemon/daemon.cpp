@@ -71,7 +71,8 @@ class Daemon {
  public:
   Daemon(const config::SystemSpec& spec, DaemonOptions options)
       : spec_(spec), options_(std::move(options)), scheduler_(io_), signals_(io_),
-        prune_timer_(scheduler_), self_watchdog_(scheduler_) {}
+        prune_timer_(scheduler_), self_watchdog_(scheduler_),
+        drain_timer_(scheduler_) {}
 
   int run() {
     if (auto r = prepare_state_dir(); !r) {
@@ -189,12 +190,13 @@ class Daemon {
                          {{"why", why}});
     supervisor_->shutdown([this] {
       bus_->flush();
-      control_.reset();
       notify_.reset();
       signals_.cancel();
       prune_timer_.cancel();
       self_watchdog_.cancel();
-      io_.stop();
+      // Followers get the last events; a client that does not read gets 2 s.
+      drain_timer_.arm_after(std::chrono::seconds(2), [this] { io_.stop(); });
+      control_->drain([this] { scheduler_.post([this] { io_.stop(); }); });
     });
   }
 
@@ -388,6 +390,7 @@ class Daemon {
   std::mt19937_64 rng_;
   Timer prune_timer_;
   Timer self_watchdog_;
+  Timer drain_timer_;
   std::chrono::microseconds self_watchdog_interval_{0};
   std::uint64_t notify_dropped_ = 0;
   TimePoint last_drop_log_{};
