@@ -1,0 +1,44 @@
+#include "api/protocol.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vigil::api {
+namespace {
+
+TEST(Protocol, ParsesEachCommand) {
+  auto r = parse_request(R"({"cmd":"events","component":"lidar","since_us":60000000,"follow":true,"limit":5})");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->command, Command::events);
+  EXPECT_EQ(r->component, "lidar");
+  EXPECT_EQ(r->since_us, 60000000);
+  EXPECT_TRUE(r->follow);
+  EXPECT_EQ(r->limit, 5);
+  for (const char* cmd : {"status", "report", "reload", "shutdown", "ping"}) {
+    EXPECT_TRUE(parse_request(std::string("{\"cmd\":\"") + cmd + "\"}").ok()) << cmd;
+  }
+  EXPECT_EQ(parse_request(R"({"cmd":"restart","name":"nav"})")->name, "nav");
+}
+
+TEST(Protocol, RejectsWithAClearMessage) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "request is not valid JSON"},
+      {"null", "request must be a JSON object"},
+      {R"({"name":"x"})", "request needs \"cmd\": a string such as \"status\""},
+      {R"({"cmd":"launch"})", "unknown command 'launch'"},
+      {R"({"cmd":"start"})", "'start' needs \"name\""},
+      {R"({"cmd":"start","name":5})", "\"name\" must be a string"},
+      {R"({"cmd":"events","follow":"yes"})", "\"follow\" must be true or false"},
+      {R"({"cmd":"events","since_us":-1})", "\"since_us\" must be a non-negative integer"},
+      {R"({"cmd":"events","limit":1e9})", "\"limit\" must be an integer from 0 to 100000"},
+      {R"({"cmd":"status","verbose":true})", "unknown field \"verbose\""},
+  };
+  for (const auto& [text, error] : cases) {
+    auto r = parse_request(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error(), error) << text;
+  }
+  EXPECT_FALSE(parse_request(std::string(kMaxRequestBytes + 1, ' ')).ok());
+}
+
+}  // namespace
+}  // namespace vigil::api

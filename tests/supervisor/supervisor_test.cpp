@@ -1,0 +1,295 @@
+// Supervision logic in simulated time: exact backoff delays, intensity windows, watchdog
+// deadlines, timeouts. Real-process versions of these behaviours are in tests/integration.
+#include "supervisor/supervisor.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/loader.hpp"
+#include "supervisor/fakes.hpp"
+
+namespace vigil::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using health::Event;
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  void start(const std::string& yaml) {
+    auto loaded = config::load_config_text(yaml, "/tmp/robot.yaml", {.check_executables = false});
+    ASSERT_TRUE(loaded.ok()) << loaded.format_errors();
+    spec_ = *loaded.spec;
+    runner_.scheduler = &sched_;
+    sup_ = std::make_unique<supervisor::Supervisor>(
+        spec_, supervisor::Dependencies{runner_, prober_, sched_,
+                                        [this](Event e) { events_.push_back(std::move(e)); },
+                                        [] { return 0.5; }});  // u = 0: no jitter
+    sup_->start();
+    sched_.settle();
+  }
+  std::vector<Event> of(const std::string& component, health::EventKind kind) const {
+    std::vector<Event> out;
+    for (const auto& e : events_) {
+      if (e.component == component && e.kind == kind) out.push_back(e);
+    }
+    return out;
+  }
+  std::string state(const std::string& name) {
+    std::function<std::string(const nlohmann::json&)> find = [&](const nlohmann::json& n) {
+      if (n.value("name", "") == name && n.value("type", "") == "component") {
+        return n["state"].get<std::string>();
+      }
+      for (const auto& c : n.value("children", nlohmann::json::array())) {
+        auto s = find(c);
+        if (!s.empty()) return s;
+      }
+      return std::string();
+    };
+    return find(sup_->status());
+  }
+  void crash(const std::string& name) {
+    runner_.exit(runner_.pid_of(name), process::ExitStatus::killed_by(SIGSEGV));
+    sched_.settle();
+  }
+  void notify(const std::string& name, const std::string& datagram) {
+    sup_->on_notify(name, watchdog::parse_notify_message(datagram));
+    sched_.settle();
+  }
+
+  ManualScheduler sched_;
+  FakeRunner runner_;
+  NoProber prober_;
+  config::SystemSpec spec_;
+  std::unique_ptr<supervisor::Supervisor> sup_;
+  std::vector<Event> events_;
+};
+
+TEST(Backoff, ExponentialWithCapAndJitter) {
+  config::BackoffSpec b{100ms, 1s, 2.0, 0.0, 30s};
+  EXPECT_EQ(supervisor::backoff_delay(b, 1, 0), 100ms);
+  EXPECT_EQ(supervisor::backoff_delay(b, 2, 0), 200ms);
+  EXPECT_EQ(supervisor::backoff_delay(b, 4, 0), 800ms);
+  EXPECT_EQ(supervisor::backoff_delay(b, 5, 0), 1s);
+  EXPECT_EQ(supervisor::backoff_delay(b, 50, 0), 1s);
+  b.jitter = 0.1;
+  EXPECT_EQ(supervisor::backoff_delay(b, 1, 1.0), 110ms);
+  EXPECT_EQ(supervisor::backoff_delay(b, 1, -1.0), 90ms);
+}
+
+TEST(Intensity, MoreThanRestartsWithinWindowFails) {
+  supervisor::RestartIntensity i({3, 10s});
+  const TimePoint t0{};
+  EXPECT_TRUE(i.record(t0));
+  EXPECT_TRUE(i.record(t0 + 1s));
+  EXPECT_TRUE(i.record(t0 + 2s));
+  EXPECT_FALSE(i.record(t0 + 3s));
+  i.reset();
+  EXPECT_TRUE(i.record(t0 + 20s));
+  EXPECT_TRUE(i.record(t0 + 31s));  // the first has left the window
+  EXPECT_TRUE(i.record(t0 + 32s));
+  EXPECT_TRUE(i.record(t0 + 40s));  // 31, 32, 40 within 10 s: three restarts
+  EXPECT_FALSE(i.record(t0 + 41s));
+}
+
+TEST_F(SupervisorTest, CrashLoopDelaysGrowThenGroupEscalatesAndRootRetriesForever) {
+  start(R"(
+final_action: retry
+root:
+  intensity: {restarts: 1, within: 1m}
+  backoff: {initial: 1s, max: 20s}
+  children:
+    - name: drivers
+      intensity: {restarts: 4, within: 1m}
+      backoff: {initial: 5s, jitter: 0}
+      children:
+        - name: lidar
+          command: [/bin/lidar]
+          backoff: {initial: 100ms, max: 300ms, factor: 2, jitter: 0}
+)");
+  EXPECT_EQ(state("lidar"), "running");
+  std::vector<std::int64_t> delays;
+  for (int i = 0; i < 4; ++i) {
+    crash("lidar");
+    EXPECT_EQ(state("lidar"), "backoff");
+    const auto d = of("lidar", health::EventKind::restart_scheduled).back().detail["delay_ms"];
+    delays.push_back(d.get<std::int64_t>());
+    sched_.advance(Duration(std::chrono::milliseconds(d.get<std::int64_t>())) - 1ms);
+    EXPECT_EQ(state("lidar"), "backoff") << "restarted before its delay";
+    sched_.advance(1ms);
+    EXPECT_EQ(state("lidar"), "running");
+  }
+  EXPECT_EQ(delays, (std::vector<std::int64_t>{100, 200, 300, 300}));  // capped at max
+  crash("lidar");  // 5th restart in a minute: drivers fails to root
+  ASSERT_EQ(of("drivers", health::EventKind::escalated).size(), 1u);
+  auto group_restart = of("drivers", health::EventKind::restart_scheduled);
+  ASSERT_EQ(group_restart.size(), 1u);
+  EXPECT_EQ(group_restart[0].detail["delay_ms"], 5000);
+  sched_.advance(5s);
+  EXPECT_EQ(state("lidar"), "running");
+  // The restarted group starts with a clean history; crash it past intensity again and the
+  // root (1 restart a minute) is exhausted: final_action retry restarts all at backoff.max.
+  for (int i = 0; i < 5; ++i) {
+    crash("lidar");
+    sched_.advance(10s);
+  }
+  auto root_retry = of("root", health::EventKind::restart_scheduled);
+  ASSERT_EQ(root_retry.size(), 1u);
+  EXPECT_EQ(root_retry[0].detail["delay_ms"], 20000);
+  EXPECT_EQ(root_retry[0].detail["final_action"], "retry");
+  EXPECT_TRUE(of("root", health::EventKind::given_up).empty());
+}
+
+TEST_F(SupervisorTest, BackoffResetsAfterStableRunning) {
+  start(R"(
+root:
+  intensity: {restarts: 100, within: 1m}
+  children:
+    - name: cam
+      command: [/bin/cam]
+      backoff: {initial: 100ms, factor: 10, jitter: 0, reset_after: 5s}
+)");
+  crash("cam");
+  sched_.advance(100ms);
+  crash("cam");
+  EXPECT_EQ(of("cam", health::EventKind::restart_scheduled).back().detail["delay_ms"], 1000);
+  sched_.advance(1s);
+  sched_.advance(5s);  // stable for reset_after
+  crash("cam");
+  EXPECT_EQ(of("cam", health::EventKind::restart_scheduled).back().detail["delay_ms"], 100);
+}
+
+TEST_F(SupervisorTest, WatchdogFiresExactlyAtTheDeadlineAndHeartbeatsPushItBack) {
+  start(R"(
+root:
+  children:
+    - name: planner
+      command: [/bin/planner]
+      ready: notify
+      watchdog: {timeout: 500ms}
+      backoff: {initial: 1s}
+)");
+  EXPECT_EQ(state("planner"), "starting");
+  notify("planner", "READY=1");
+  EXPECT_EQ(state("planner"), "running");
+  for (int i = 0; i < 10; ++i) {
+    sched_.advance(400ms);
+    notify("planner", "WATCHDOG=1");
+  }
+  EXPECT_TRUE(of("planner", health::EventKind::hang_detected).empty());
+  sched_.advance(499ms);
+  EXPECT_TRUE(of("planner", health::EventKind::hang_detected).empty());
+  sched_.advance(1ms);
+  auto hang = of("planner", health::EventKind::hang_detected);
+  ASSERT_EQ(hang.size(), 1u);
+  EXPECT_EQ(hang[0].detail["since_heartbeat_ms"], 500);
+  EXPECT_EQ(hang[0].detail["late_us"], 0);
+  EXPECT_EQ(hang[0].failure, health::FailureKind::hang);
+  // The watchdog signal (SIGABRT by default) went to the process group; it died of it.
+  EXPECT_EQ(runner_.processes.begin()->second.signals.front(), SIGABRT);
+  EXPECT_EQ(state("planner"), "backoff");
+}
+
+TEST_F(SupervisorTest, WatchdogUsecAndTriggerFromTheComponent) {
+  start(R"(
+root:
+  children:
+    - name: a
+      command: [/bin/a]
+      watchdog: {timeout: 1s}
+)");
+  notify("a", "WATCHDOG_USEC=3000000");
+  sched_.advance(2s);
+  EXPECT_TRUE(of("a", health::EventKind::hang_detected).empty());
+  notify("a", "WATCHDOG=trigger");
+  auto hang = of("a", health::EventKind::hang_detected);
+  ASSERT_EQ(hang.size(), 1u);
+  EXPECT_NE(hang[0].reason.find("WATCHDOG=trigger"), std::string::npos);
+}
+
+TEST_F(SupervisorTest, StartTimeoutCanBeExtendedByTheComponent) {
+  start(R"(
+root:
+  children:
+    - name: slow
+      command: [/bin/slow]
+      ready: notify
+      start_timeout: 1s
+      backoff: {initial: 1s}
+)");
+  sched_.advance(900ms);
+  notify("slow", "EXTEND_TIMEOUT_USEC=2000000\nSTATUS=loading map");
+  sched_.advance(1s);
+  EXPECT_TRUE(of("slow", health::EventKind::start_timeout).empty());
+  sched_.advance(1s);
+  ASSERT_EQ(of("slow", health::EventKind::start_timeout).size(), 1u);
+  EXPECT_EQ(of("slow", health::EventKind::start_timeout)[0].failure, health::FailureKind::not_ready);
+}
+
+TEST_F(SupervisorTest, DependantsWaitForReadinessAndStopFirst) {
+  start(R"(
+root:
+  children:
+    - name: planner
+      command: [/bin/planner]
+      ready: notify
+      after: [lidar]
+    - name: lidar
+      command: [/bin/lidar]
+      ready: notify
+)");
+  EXPECT_EQ(runner_.launches, (std::vector<std::string>{"lidar"}));
+  notify("lidar", "READY=1");
+  EXPECT_EQ(runner_.launches, (std::vector<std::string>{"lidar", "planner"}));
+  notify("planner", "READY=1");
+  runner_.ignores_term.insert("planner");
+  bool done = false;
+  sup_->shutdown([&] { done = true; });
+  sched_.settle();
+  // lidar is not signalled while planner (which needs it) is still up.
+  EXPECT_TRUE(runner_.processes.at(runner_.pid_of("lidar")).signals.empty());
+  sched_.advance(5s);  // planner's stop timeout: SIGKILL
+  EXPECT_EQ(of("planner", health::EventKind::stop_escalated).size(), 1u);
+  sched_.settle();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(state("lidar"), "stopped");
+}
+
+TEST_F(SupervisorTest, ExecFailureIsLoggedOnceAndRetriedAtMaxBackoff) {
+  runner_.fail_exec.insert("ghost");
+  start(R"(
+root:
+  children:
+    - name: ghost
+      command: [/bin/ghost]
+      backoff: {initial: 10ms, max: 2s}
+)");
+  sched_.advance(10s);
+  EXPECT_EQ(of("ghost", health::EventKind::exec_failed).size(), 1u);
+  EXPECT_EQ(state("ghost"), "backoff");
+  EXPECT_TRUE(of("root", health::EventKind::escalated).empty()) << "exec failures must not escalate";
+  runner_.fail_exec.clear();
+  sched_.advance(2s);
+  EXPECT_EQ(state("ghost"), "running");
+}
+
+TEST_F(SupervisorTest, OperatorStopIsNotAFailureAndStartBringsItBack) {
+  start(R"(
+root:
+  children:
+    - name: a
+      command: [/bin/a]
+)");
+  ASSERT_TRUE(sup_->stop_node("a"));
+  sched_.settle();
+  EXPECT_EQ(state("a"), "stopped");
+  sched_.advance(1min);
+  EXPECT_EQ(runner_.launches_of("a"), 1);
+  for (const auto& e : events_) EXPECT_EQ(e.failure, health::FailureKind::none);
+  ASSERT_TRUE(sup_->start_node("a"));
+  sched_.settle();
+  EXPECT_EQ(state("a"), "running");
+  EXPECT_FALSE(sup_->start_node("nosuch"));
+}
+
+}  // namespace
+}  // namespace vigil::testing
