@@ -85,7 +85,10 @@ class Loader {
     try {
       doc = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
-      errors_.push_back({{file_, e.mark.line + 1, e.mark.column + 1}, e.msg});
+      // yaml-cpp says "bad file" when its nesting limit stops a pathological document.
+      std::string msg = e.msg == "bad file" ? "the YAML is nested too deeply to be a config" : e.msg;
+      errors_.push_back({{file_, std::max(1, e.mark.line + 1), std::max(1, e.mark.column + 1)},
+                         std::move(msg)});
       return finish(std::nullopt);
     }
     SystemSpec spec;
