@@ -28,7 +28,9 @@ class EventBus {
     pending_.push_back(std::move(event));
     if (!flush_posted_) {
       flush_posted_ = true;
-      scheduler_.post([this] { flush(); });
+      // Posted twice: work the supervisor posted in this same turn (a zero-delay restart)
+      // runs before the commit, so bookkeeping never delays a recovery.
+      scheduler_.post([this] { scheduler_.post([this] { flush(); }); });
     }
   }
 
