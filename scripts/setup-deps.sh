@@ -9,7 +9,7 @@ packages=(
   clang libclang-rt-14-dev sqlite3
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(runit s6 supervisor)
+  packages+=(runit s6 supervisor python3)
 fi
 missing=()
 for p in "${packages[@]}"; do
