@@ -24,7 +24,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "build", "bin")
+BIN = os.environ.get("VIGIL_BIN", os.path.join(ROOT, "build", "bin"))
 BBIN = os.path.join(ROOT, "build", "bench")
 TARGET = os.path.join(BBIN, "target")
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "30"))

@@ -204,27 +204,22 @@ class Daemon {
   // process in the component's session, or a descendant of the main process (found through
   // /proc). Anyone else is dropped and counted.
   void on_notify(pid_t sender, const watchdog::NotifyMessage& m) {
-    std::string name = supervisor_->component_of_main_pid(sender);
-    if (name.empty()) {
-      auto st = process::read_proc_stat(sender);
-      if (st) name = supervisor_->component_of_session(st->session);
-      for (int depth = 0; name.empty() && st && st->ppid > 1 && depth < 32; ++depth) {
-        name = supervisor_->component_of_main_pid(st->ppid);
-        st = process::read_proc_stat(st->ppid);
-      }
+    if (supervisor_->on_notify_from(sender, m)) return;  // the main process: the common case
+    // A helper process of a component: its session, or an ancestor that is a main process.
+    auto st = process::read_proc_stat(sender);
+    if (st && supervisor_->on_notify_from(st->session, m)) return;
+    for (int depth = 0; st && st->ppid > 1 && depth < 32; ++depth) {
+      if (supervisor_->on_notify_from(st->ppid, m)) return;
+      st = process::read_proc_stat(st->ppid);
     }
-    if (name.empty()) {
-      ++notify_dropped_;
-      const auto now = scheduler_.now();
-      if (now - last_drop_log_ > std::chrono::seconds(10)) {
-        last_drop_log_ = now;
-        spdlog::warn("dropped notify datagram from pid {}: not part of any component ({} "
-                     "dropped so far)",
-                     sender, notify_dropped_);
-      }
-      return;
+    ++notify_dropped_;
+    const auto now = scheduler_.now();
+    if (now - last_drop_log_ > std::chrono::seconds(10)) {
+      last_drop_log_ = now;
+      spdlog::warn("dropped notify datagram from pid {}: not part of any component ({} dropped "
+                   "so far)",
+                   sender, notify_dropped_);
     }
-    supervisor_->on_notify(name, m);
   }
 
   void on_orphan(const std::string& component, pid_t pid, const process::ExitStatus& status) {

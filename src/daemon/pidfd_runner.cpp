@@ -99,8 +99,7 @@ PidfdRunner::Capture& PidfdRunner::capture_for(const config::ComponentSpec& spec
   return *slot;
 }
 
-supervisor::LaunchResult PidfdRunner::launch(const config::ComponentSpec& spec,
-                                             ExitCallback on_exit) {
+process::SpawnRequest PidfdRunner::request_for(const config::ComponentSpec& spec) {
   Capture& capture = capture_for(spec);
   process::SpawnRequest request;
   request.argv = spec.command;
@@ -120,7 +119,12 @@ supervisor::LaunchResult PidfdRunner::launch(const config::ComponentSpec& spec,
     request.env.push_back("WATCHDOG_USEC=" + std::to_string(usec));
     request.set_watchdog_pid = true;
   }
-  auto spawned = process::spawn(request);
+  return request;
+}
+
+supervisor::LaunchResult PidfdRunner::finish_spawn(const config::ComponentSpec& spec,
+                                                   process::SpawnResult spawned,
+                                                   ExitCallback on_exit) {
   supervisor::LaunchResult result;
   if (!spawned.process) {
     result.error_number = spawned.error.error_number;
@@ -132,6 +136,26 @@ supervisor::LaunchResult PidfdRunner::launch(const config::ComponentSpec& spec,
   remember_session(result.pid, spec.name);
   watch(result.pid, spawned.process->pidfd.release(), spec.name, std::move(on_exit), false);
   return result;
+}
+
+supervisor::LaunchResult PidfdRunner::launch(const config::ComponentSpec& spec,
+                                             ExitCallback on_exit) {
+  return finish_spawn(spec, process::spawn(request_for(spec)), std::move(on_exit));
+}
+
+std::vector<supervisor::LaunchResult> PidfdRunner::launch_many(
+    const std::vector<supervisor::LaunchRequest>& requests) {
+  std::vector<process::SpawnRequest> spawn_requests;
+  spawn_requests.reserve(requests.size());
+  for (const auto& r : requests) spawn_requests.push_back(request_for(*r.spec));
+  std::vector<process::SpawnResult> spawned(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) spawned[i] = process::spawn(spawn_requests[i]);
+  std::vector<supervisor::LaunchResult> results;
+  results.reserve(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    results.push_back(finish_spawn(*requests[i].spec, std::move(spawned[i]), requests[i].on_exit));
+  }
+  return results;
 }
 
 bool PidfdRunner::adopt(const config::ComponentSpec& spec, pid_t pid, std::uint64_t start_time,

@@ -22,13 +22,27 @@ struct LaunchResult {
   std::string error;
 };
 
+using ExitCallback = std::function<void(const process::ExitStatus&)>;
+
+struct LaunchRequest {
+  const config::ComponentSpec* spec;
+  ExitCallback on_exit;
+};
+
 class ProcessRunner {
  public:
-  using ExitCallback = std::function<void(const process::ExitStatus&)>;
+  using ExitCallback = supervisor::ExitCallback;
   virtual ~ProcessRunner() = default;
   // Starts the component's command in a new session/process group. on_exit runs once, on the
   // loop, after the main process has exited and been reaped.
   virtual LaunchResult launch(const config::ComponentSpec& spec, ExitCallback on_exit) = 0;
+  // Starts several at once (results in the same order); a runner may do so in parallel.
+  virtual std::vector<LaunchResult> launch_many(const std::vector<LaunchRequest>& requests) {
+    std::vector<LaunchResult> results;
+    results.reserve(requests.size());
+    for (const auto& r : requests) results.push_back(launch(*r.spec, r.on_exit));
+    return results;
+  }
   // Watches a process that is not vigild's child (left by a previous vigild). False if it is
   // gone or is not the recorded process.
   virtual bool adopt(const config::ComponentSpec& spec, pid_t pid, std::uint64_t start_time,

@@ -201,15 +201,14 @@ int Supervisor::alive_count() const {
 }
 
 std::string Supervisor::component_of_main_pid(pid_t pid) const {
-  for (auto* c : components_) {
-    if (c->pid == pid) return c->spec.name;
-  }
-  return {};
+  auto it = by_pid_.find(pid);
+  return it == by_pid_.end() ? std::string() : it->second->spec.name;
 }
 
-std::string Supervisor::component_of_session(pid_t session) const {
-  // setsid() in the child makes the session id equal to the main pid at spawn.
-  return component_of_main_pid(session);
+void Supervisor::set_pid(Component& c, pid_t pid) {
+  if (c.pid != 0) by_pid_.erase(c.pid);
+  c.pid = pid;
+  if (pid != 0) by_pid_[pid] = &c;
 }
 
 void Supervisor::emit(const std::string& component, EventKind kind, std::string state,
@@ -268,7 +267,7 @@ void Supervisor::start(const std::vector<ProcessRecord>& previous) {
           if (c->launch_generation == generation) on_exit(*c, s);
         });
     if (!adopted) continue;
-    c->pid = record.pid;
+    set_pid(*c, record.pid);
     c->spawned_at = c->ready_at = deps_.scheduler.now();
     c->last_heartbeat = deps_.scheduler.now();
     transition(*c, State::running, EventKind::adopted,
@@ -298,6 +297,7 @@ bool Supervisor::dependencies_ready(const Component& c) const {
 void Supervisor::reconcile() {
   if (shutting_down_) return;
   const TimePoint now = deps_.scheduler.now();
+  std::vector<Component*> startable;
   for (auto* c : components_) {
     if (!c->wanted || c->alive() || c->stop_pending) continue;
     if (c->state == State::starting || c->state == State::running || c->state == State::stopping) {
@@ -309,11 +309,17 @@ void Supervisor::reconcile() {
       return r->spec.name == c->spec.name && r->alive();
     });
     if (old_alive || !dependencies_ready(*c)) continue;
-    launch(*c);
+    startable.push_back(c);
   }
+  // One batch: the runner may start them in parallel (exec dominates the cost of a start).
+  std::vector<LaunchRequest> requests;
+  requests.reserve(startable.size());
+  for (auto* c : startable) requests.push_back(prepare_launch(*c));
+  auto results = deps_.runner.launch_many(requests);
+  for (std::size_t i = 0; i < startable.size(); ++i) finish_launch(*startable[i], results[i]);
 }
 
-void Supervisor::launch(Component& c) {
+LaunchRequest Supervisor::prepare_launch(Component& c) {
   c.stop_purpose = StopPurpose::none;
   c.stop_pending = false;
   c.stop_signalled = false;
@@ -321,9 +327,13 @@ void Supervisor::launch(Component& c) {
   c.probe_failures = 0;
   const auto generation = ++c.launch_generation;
   Component* cp = &c;
-  LaunchResult r = deps_.runner.launch(c.spec, [this, cp, generation](const process::ExitStatus& s) {
-    if (cp->launch_generation == generation) on_exit(*cp, s);
-  });
+  return {&c.spec, [this, cp, generation](const process::ExitStatus& s) {
+            if (cp->launch_generation == generation) on_exit(*cp, s);
+          }};
+}
+
+void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
+  Component* cp = &c;
   const TimePoint now = deps_.scheduler.now();
   if (r.pid == 0) {
     // Nothing ran, so restarting siblings would not help and it does not count against the
@@ -347,7 +357,7 @@ void Supervisor::launch(Component& c) {
   if (c.exec_failing) {
     c.exec_failing = false;
   }
-  c.pid = r.pid;
+  set_pid(c, r.pid);
   c.spawned_at = now;
   c.last_heartbeat = now;
   c.heartbeats = 0;
@@ -469,7 +479,7 @@ void Supervisor::fail(Component& c, FailureKind kind, EventKind event, std::stri
 
 void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
   const pid_t pid = c.pid;
-  c.pid = 0;
+  set_pid(c, 0);
   // Whatever the main process left behind in its group goes with it, so that a restarted
   // component never runs beside its predecessor's children.
   deps_.runner.signal_group(pid, SIGKILL);
@@ -781,9 +791,20 @@ void Supervisor::shutdown(std::function<void()> done) {
   check_shutdown_done();
 }
 
+bool Supervisor::on_notify_from(pid_t sender, const watchdog::NotifyMessage& m) {
+  auto it = by_pid_.find(sender);
+  if (it == by_pid_.end()) return false;
+  handle_notify(*it->second, m);
+  return true;
+}
+
 void Supervisor::on_notify(const std::string& component, const watchdog::NotifyMessage& m) {
   Component* c = find_component(component);
-  if (c == nullptr || !c->alive()) return;
+  if (c != nullptr && c->alive()) handle_notify(*c, m);
+}
+
+void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessage& m) {
+  Component* c = &component;
   const TimePoint now = deps_.scheduler.now();
   if (m.watchdog_ping) {
     c->last_heartbeat = now;

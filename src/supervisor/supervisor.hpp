@@ -82,7 +82,12 @@ class Supervisor {
   // Stops everything in reverse dependency order; `done` runs once nothing is left.
   void shutdown(std::function<void()> done);
 
-  // A datagram on the notify socket, already attributed to a component by its sender's pid.
+  // A datagram on the notify socket from `sender` (kernel-checked). Accepted when the sender
+  // is a component's main process or leads its session (every component runs in a session of
+  // its own, so the session id is the main pid); false otherwise, and the caller may retry
+  // with the sender's session or ancestors. O(1): this runs for every heartbeat.
+  bool on_notify_from(pid_t sender, const watchdog::NotifyMessage& message);
+  // The same, for a component named directly.
   void on_notify(const std::string& component, const watchdog::NotifyMessage& message);
 
   // Operator commands on a component or a group (with all its members).
@@ -97,9 +102,7 @@ class Supervisor {
   // The tree with each node's state, for `vigil status` and other observers.
   nlohmann::json status() const;
 
-  // Which component a process belongs to: its main pid or session (every component runs in a
-  // session of its own). Empty if none.
-  std::string component_of_session(pid_t session) const;
+  // The component whose live main process has this pid; empty if none.
   std::string component_of_main_pid(pid_t pid) const;
 
   bool has_node(const std::string& name) const;
@@ -127,10 +130,13 @@ class Supervisor {
   void request_reconcile();
   void reconcile();
   bool dependencies_ready(const Component& c) const;
-  void launch(Component& c);
+  LaunchRequest prepare_launch(Component& c);
+  void finish_launch(Component& c, const LaunchResult& result);
   void become_ready(Component& c, const std::string& how);
   void arm_watchdog(Component& c);
   void on_watchdog_deadline(Component& c);
+  void handle_notify(Component& c, const watchdog::NotifyMessage& message);
+  void set_pid(Component& c, pid_t pid);
   void run_probe(Component& c);
   void on_probe_result(Component& c, bool ok, const std::string& detail);
 
@@ -161,6 +167,7 @@ class Supervisor {
   std::vector<Component*> components_;  // declaration order
   std::unordered_map<std::string, Component*> by_name_;
   std::unordered_map<std::string, Group*> groups_;
+  std::unordered_map<pid_t, Component*> by_pid_;  // live main processes, retired ones too
   std::unordered_map<Component*, std::vector<Component*>> waits_for_;
   std::unordered_map<Component*, std::vector<Component*>> dependants_;
   std::vector<std::unique_ptr<Component>> retired_;  // removed or changed, still stopping

@@ -41,7 +41,7 @@ Result<std::unique_ptr<NotifySocket>> NotifySocket::bind(asio::io_context& io,
 }
 
 NotifySocket::NotifySocket(asio::io_context& io, int fd, std::string path, Handler handler)
-    : socket_(io, fd), path_(std::move(path)), handler_(std::move(handler)) {
+    : socket_(io, fd), coalesce_(io), path_(std::move(path)), handler_(std::move(handler)) {
   wait();
 }
 
@@ -49,48 +49,73 @@ NotifySocket::~NotifySocket() { ::unlink(path_.c_str()); }
 
 void NotifySocket::wait() {
   socket_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
-    if (ec) return;
-    drain();
-    wait();
+    if (!ec) on_readable();
   });
 }
 
-// Reads every queued datagram per wake-up: one epoll round trip serves a whole burst.
-void NotifySocket::drain() {
-  for (int i = 0; i < 4096; ++i) {
-    iovec iov{buffer_.data(), kMaxNotifyDatagram};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0) return;  // EAGAIN: drained
-    ++received_;
-    pid_t sender = 0;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-          c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
-        ucred cred{};
-        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
-        sender = cred.pid;
-      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        // File descriptors (FDSTORE) are not supported: close them rather than leak them.
-        const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (std::size_t k = 0; k < count; ++k) {
-          int fd = -1;
-          std::memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
-          if (fd >= 0) ::close(fd);
+// The first datagram after a quiet spell is handled at once (READY=1 is not delayed); while
+// datagrams keep coming, the socket is read every kCoalesce instead of on every arrival.
+void NotifySocket::on_readable() {
+  if (drain() == 0) {
+    wait();
+    return;
+  }
+  coalesce_.expires_after(kCoalesce);
+  coalesce_.async_wait([this](const std::error_code& ec) {
+    if (!ec) on_readable();
+  });
+}
+
+// Reads every queued datagram per wake-up, kBatch per system call.
+std::size_t NotifySocket::drain() {
+  std::size_t total = 0;
+  std::array<mmsghdr, kBatch> messages{};
+  std::array<iovec, kBatch> iovs{};
+  for (int round = 0; round < 64; ++round) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      iovs[i] = {slots_[i].data.data(), slots_[i].data.size()};
+      messages[i].msg_hdr = {};
+      messages[i].msg_hdr.msg_iov = &iovs[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+      messages[i].msg_hdr.msg_control = slots_[i].control.data();
+      messages[i].msg_hdr.msg_controllen = slots_[i].control.size();
+      messages[i].msg_len = 0;
+    }
+    const int n = ::recvmmsg(socket_.native_handle(), messages.data(), kBatch,
+                             MSG_DONTWAIT | MSG_CMSG_CLOEXEC, nullptr);
+    if (n <= 0) return total;  // EAGAIN: drained
+    total += static_cast<std::size_t>(n);
+    for (int i = 0; i < n; ++i) {
+      ++received_;
+      msghdr& msg = messages[static_cast<std::size_t>(i)].msg_hdr;
+      pid_t sender = 0;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+          ucred cred{};
+          std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+          sender = cred.pid;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+          // File descriptors (FDSTORE) are not supported: close them rather than leak them.
+          const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+          for (std::size_t k = 0; k < count; ++k) {
+            int fd = -1;
+            std::memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof fd);
+            if (fd >= 0) ::close(fd);
+          }
         }
       }
+      if (sender <= 0) {
+        ++without_credentials_;
+        continue;
+      }
+      const auto length = messages[static_cast<std::size_t>(i)].msg_len;
+      handler_(sender, parse_notify_message(std::string_view(
+                           slots_[static_cast<std::size_t>(i)].data.data(), length)));
     }
-    if (sender <= 0) {
-      ++without_credentials_;
-      continue;
-    }
-    handler_(sender, parse_notify_message(std::string_view(buffer_.data(), static_cast<std::size_t>(n))));
+    if (static_cast<std::size_t>(n) < kBatch) return total;
   }
+  return total;
 }
 
 }  // namespace vigil::watchdog
