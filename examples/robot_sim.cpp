@@ -87,23 +87,40 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--ready-delay") ready_delay = parse_ms(next());
-    else if (a == "--never-ready") never_ready = true;
-    else if (a == "--heartbeat") heartbeat = parse_ms(next());
-    else if (a == "--crash-after") crash_after = parse_ms(next());
-    else if (a == "--segv-after") segv_after = parse_ms(next());
-    else if (a == "--exit-after") exit_after = parse_ms(next());
-    else if (a == "--exit-code") exit_code = std::atoi(next());
-    else if (a == "--hang-after") hang_after = parse_ms(next());
-    else if (a == "--ignore-sigterm") ignore_term = true;
-    else if (a == "--double-fork") double_fork = parse_ms(next());
-    else if (a == "--listen") listen_port = std::atoi(next());
-    else if (a == "--print-every") print_every = parse_ms(next());
-    else if (a == "--status") status = next();
-    else if (a == "--pidfile") pidfile = next();
-    else if (a == "--once") once = next();
-    else if (a == "--no-heartbeat") no_heartbeat = true;
-    else if (a == "--name") next();  // for ps listings only
+    if (a == "--ready-delay")
+      ready_delay = parse_ms(next());
+    else if (a == "--never-ready")
+      never_ready = true;
+    else if (a == "--heartbeat")
+      heartbeat = parse_ms(next());
+    else if (a == "--crash-after")
+      crash_after = parse_ms(next());
+    else if (a == "--segv-after")
+      segv_after = parse_ms(next());
+    else if (a == "--exit-after")
+      exit_after = parse_ms(next());
+    else if (a == "--exit-code")
+      exit_code = std::atoi(next());
+    else if (a == "--hang-after")
+      hang_after = parse_ms(next());
+    else if (a == "--ignore-sigterm")
+      ignore_term = true;
+    else if (a == "--double-fork")
+      double_fork = parse_ms(next());
+    else if (a == "--listen")
+      listen_port = std::atoi(next());
+    else if (a == "--print-every")
+      print_every = parse_ms(next());
+    else if (a == "--status")
+      status = next();
+    else if (a == "--pidfile")
+      pidfile = next();
+    else if (a == "--once")
+      once = next();
+    else if (a == "--no-heartbeat")
+      no_heartbeat = true;
+    else if (a == "--name")
+      next();  // for ps listings only
     else {
       std::fprintf(stderr, "robot_sim: unknown option %s\n", a.c_str());
       return 64;
@@ -112,8 +129,10 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   ::signal(SIGUSR1, [](int) { g_hang = 1; });
   ::signal(SIGUSR2, [](int) { g_crash = 1; });
-  if (ignore_term) ::signal(SIGTERM, SIG_IGN);
-  else ::signal(SIGTERM, [](int) { g_term = 1; });
+  if (ignore_term)
+    ::signal(SIGTERM, SIG_IGN);
+  else
+    ::signal(SIGTERM, [](int) { g_term = 1; });
 
   if (double_fork >= 0) {
     const pid_t child = ::fork();
@@ -200,7 +219,8 @@ int main(int argc, char** argv) {
       std::printf("robot_sim %d: t=%ldms\n", ::getpid(), t);
     }
     pollfd pfd{listener, POLLIN, 0};
-    const int wait_ms = heartbeat > 0 ? static_cast<int>(std::max(1L, std::min(heartbeat, 20L))) : 20;
+    const int wait_ms =
+        heartbeat > 0 ? static_cast<int>(std::max(1L, std::min(heartbeat, 20L))) : 20;
     if (::poll(listener >= 0 ? &pfd : nullptr, listener >= 0 ? 1 : 0, wait_ms) > 0) {
       const int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
       if (c >= 0) ::close(c);

@@ -1,44 +1,47 @@
 #include "api/control_server.hpp"
 
-#include <asio/read.hpp>
-#include <asio/write.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <asio/read.hpp>
+#include <asio/write.hpp>
 
 namespace vigil::api {
 
 Session::Session(asio::local::stream_protocol::socket socket, ControlServer& server)
     : socket_(std::move(socket)), server_(server) {}
 
-void Session::start() { read(); }
+void Session::start() {
+  read();
+}
 
 void Session::read() {
   auto self = shared_from_this();
-  socket_.async_read_some(asio::buffer(chunk_), [this, self](const std::error_code& ec,
-                                                             std::size_t n) {
-    if (ec) {
-      close();
-      return;
-    }
-    inbuf_.append(chunk_.data(), n);
-    std::size_t nl;
-    while (!closed_ && (nl = inbuf_.find('\n')) != std::string::npos) {
-      std::string line = inbuf_.substr(0, nl);
-      inbuf_.erase(0, nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty()) handle_line(line);
-    }
-    if (inbuf_.size() > kMaxRequestBytes) {
-      ++server_.bad_requests_;
-      send(error_response(fmt::format("request longer than {} bytes", kMaxRequestBytes)));
-      inbuf_.clear();
-      close();
-      return;
-    }
-    if (!closed_) read();
-  });
+  socket_.async_read_some(
+      asio::buffer(chunk_), [this, self](const std::error_code& ec, std::size_t n) {
+        if (ec) {
+          close();
+          return;
+        }
+        inbuf_.append(chunk_.data(), n);
+        std::size_t nl;
+        while (!closed_ && (nl = inbuf_.find('\n')) != std::string::npos) {
+          std::string line = inbuf_.substr(0, nl);
+          inbuf_.erase(0, nl + 1);
+          if (!line.empty() && line.back() == '\r') line.pop_back();
+          if (!line.empty()) handle_line(line);
+        }
+        if (inbuf_.size() > kMaxRequestBytes) {
+          ++server_.bad_requests_;
+          send(error_response(fmt::format("request longer than {} bytes", kMaxRequestBytes)));
+          inbuf_.clear();
+          close();
+          return;
+        }
+        if (!closed_) read();
+      });
 }
 
 void Session::handle_line(const std::string& line) {
@@ -160,16 +163,16 @@ void ControlServer::session_closed(const std::shared_ptr<Session>& session) {
 }
 
 void ControlServer::accept() {
-  acceptor_.async_accept([this](const std::error_code& ec,
-                                asio::local::stream_protocol::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      auto session = std::make_shared<Session>(std::move(socket), *this);
-      sessions_.insert(session);
-      session->start();
-    }
-    accept();
-  });
+  acceptor_.async_accept(
+      [this](const std::error_code& ec, asio::local::stream_protocol::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (!ec) {
+          auto session = std::make_shared<Session>(std::move(socket), *this);
+          sessions_.insert(session);
+          session->start();
+        }
+        accept();
+      });
 }
 
 }  // namespace vigil::api

@@ -8,10 +8,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "api/protocol.hpp"
 #include "common/result.hpp"

@@ -2,10 +2,9 @@
 // The control protocol (docs/PROTOCOL.md): one JSON object per line each way over
 // state_dir/control.sock. Parsing is total: any input yields a request or a clear error.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
 
@@ -15,12 +14,12 @@ enum class Command { status, start, stop, restart, events, logs, report, reload,
 
 struct Request {
   Command command = Command::ping;
-  std::string name;  // start/stop/restart/logs: component or group
-  std::string component;  // events: filter
+  std::string name;           // start/stop/restart/logs: component or group
+  std::string component;      // events: filter
   std::int64_t since_us = 0;  // events/report: how far back (a duration in microseconds)
   std::int64_t after_id = 0;  // events: resume after this id
-  bool follow = false;  // events/logs: keep streaming
-  int limit = 100;  // events: how many, lines: logs
+  bool follow = false;        // events/logs: keep streaming
+  int limit = 100;            // events: how many, lines: logs
 };
 
 inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;

@@ -1,9 +1,8 @@
 #pragma once
 // A blocking client for the control socket: the CLI sends one request and reads replies.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"

@@ -11,10 +11,10 @@ namespace vigil::cli {
 namespace {
 
 const char* state_colour(const std::string& state) {
-  if (state == "running") return "32";  // green
+  if (state == "running") return "32";                          // green
   if (state == "starting" || state == "stopping") return "33";  // yellow
-  if (state == "stopped") return "2";  // dim
-  return "31";  // red: backoff, failed, given_up
+  if (state == "stopped") return "2";                           // dim
+  return "31";                                                  // red: backoff, failed, given_up
 }
 
 std::string ago(std::int64_t now_us, std::int64_t then_us) {
@@ -28,10 +28,10 @@ void render(const nlohmann::json& node, const std::string& prefix, bool last, bo
   const std::string name = node.value("name", "?");
   if (node.value("type", "") == "group") {
     const auto& in = node["intensity"];
-    out += fmt::format("{}{}{} ({}, {}/{} restarts in {})\n", prefix, branch,
-                       style.paint(name, "1"), node.value("strategy", "?"),
-                       in.value("recent", 0), in.value("restarts", 0),
-                       format_duration(std::chrono::milliseconds(in.value("within_ms", 0))));
+    out +=
+        fmt::format("{}{}{} ({}, {}/{} restarts in {})\n", prefix, branch, style.paint(name, "1"),
+                    node.value("strategy", "?"), in.value("recent", 0), in.value("restarts", 0),
+                    format_duration(std::chrono::milliseconds(in.value("within_ms", 0))));
     const auto& children = node["children"];
     for (std::size_t i = 0; i < children.size(); ++i) {
       render(children[i], child_prefix, i + 1 == children.size(), false, style, now_us, out);
@@ -43,7 +43,8 @@ void render(const nlohmann::json& node, const std::string& prefix, bool last, bo
                                  style.paint(fmt::format("{:<9}", state), state_colour(state)));
   const int pid = node.value("pid", 0);
   line += pid != 0 ? fmt::format(" pid {:<7}", pid) : std::string(12, ' ');
-  line += fmt::format(" {:<8} {} {}", format_duration(std::chrono::milliseconds(node.value("for_ms", 0))),
+  line += fmt::format(" {:<8} {} {}",
+                      format_duration(std::chrono::milliseconds(node.value("for_ms", 0))),
                       "restarts", node.value("restarts", 0));
   out += line + "\n";
   const std::string detail_prefix = child_prefix + "    ";
@@ -85,9 +86,9 @@ std::string format_event(const nlohmann::json& e, const Style& style) {
   const std::string kind = e.value("kind", "?");
   std::string kind_text = fmt::format("{:<17}", kind);
   if (!failure.empty()) kind_text = style.paint(kind_text, "31");
-  std::string line = fmt::format("{} {:<16} {} {:<9} {}", when,
-                                 component.empty() ? "vigild" : component, kind_text,
-                                 e.value("state", ""), e.value("reason", ""));
+  std::string line =
+      fmt::format("{} {:<16} {} {:<9} {}", when, component.empty() ? "vigild" : component,
+                  kind_text, e.value("state", ""), e.value("reason", ""));
   if (e.contains("detail") && e["detail"].contains("output") && e["detail"]["output"].is_array()) {
     for (const auto& l : e["detail"]["output"]) {
       if (l.is_string()) line += "\n    | " + l.get<std::string>();

@@ -1,8 +1,7 @@
 #pragma once
 // Human output of the `vigil` command: the status tree, event lines.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace vigil::cli {
 

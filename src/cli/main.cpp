@@ -46,7 +46,7 @@ Result<std::string> find_socket(const Target& t) {
 
 // Sends one request; prints an error and returns nullopt when it fails.
 std::optional<std::pair<cli::ControlClient, json>> ask(const Target& t, const json& request,
-                                                      int& rc) {
+                                                       int& rc) {
   auto socket = find_socket(t);
   if (!socket) {
     std::cerr << "vigil: " << socket.error() << "\n";
@@ -96,8 +96,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Target target;
   app.add_option("-c,--config", target.config, "vigild's config (to find its state_dir)");
-  app.add_option("--socket", target.socket, "vigild's control socket")
-      ->envname("VIGIL_SOCKET");
+  app.add_option("--socket", target.socket, "vigild's control socket")->envname("VIGIL_SOCKET");
   const cli::Style style{::isatty(STDOUT_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
   int rc = kOk;
 
@@ -120,7 +119,8 @@ int main(int argc, char** argv) {
   auto* events = app.add_subcommand("events", "the event log");
   events->add_option("--component", component, "only this component or group");
   events->add_option("--since", since, "only the last DURATION (e.g. 10m, 2h)");
-  events->add_option("-n,--limit", limit, "at most this many past events")->check(CLI::Range(0, 100000));
+  events->add_option("-n,--limit", limit, "at most this many past events")
+      ->check(CLI::Range(0, 100000));
   events->add_flag("-f,--follow", follow, "keep printing new events");
   events->add_flag("--json", json_out, "one JSON object per line");
 
@@ -201,7 +201,8 @@ int main(int argc, char** argv) {
     return kOk;
   }
   if (*logs) {
-    auto r = ask(target, {{"cmd", "logs"}, {"name", name}, {"limit", lines}, {"follow", follow}}, rc);
+    auto r =
+        ask(target, {{"cmd", "logs"}, {"name", name}, {"limit", lines}, {"follow", follow}}, rc);
     if (!r) return rc;
     for (const auto& l : r->second["lines"]) std::cout << l.get<std::string>() << "\n";
     std::cout << std::flush;
@@ -222,8 +223,10 @@ int main(int argc, char** argv) {
     if (*since_us > 0) request["since_us"] = *since_us;
     auto r = ask(target, request, rc);
     if (!r) return rc;
-    if (json_out) std::cout << r->second["report"].dump(2) << "\n";
-    else std::cout << r->second.value("text", "");
+    if (json_out)
+      std::cout << r->second["report"].dump(2) << "\n";
+    else
+      std::cout << r->second.value("text", "");
     return kOk;
   }
   if (*reload) {

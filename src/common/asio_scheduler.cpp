@@ -5,7 +5,9 @@
 
 namespace vigil {
 
-std::int64_t AsioScheduler::wall_now_us() const { return wall_clock_us(); }
+std::int64_t AsioScheduler::wall_now_us() const {
+  return wall_clock_us();
+}
 
 Scheduler::TimerId AsioScheduler::call_at(TimePoint when, std::function<void()> fn) {
   const TimerId id = next_id_++;
@@ -26,6 +28,8 @@ void AsioScheduler::cancel(TimerId id) {
   timers_.erase(it);  // destroying the timer aborts its wait
 }
 
-void AsioScheduler::post(std::function<void()> fn) { asio::post(io_, std::move(fn)); }
+void AsioScheduler::post(std::function<void()> fn) {
+  asio::post(io_, std::move(fn));
+}
 
 }  // namespace vigil

@@ -60,18 +60,26 @@ std::string join(const std::vector<std::string_view>& words) {
 
 bool valid_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
-  }) && name != "." && name != "..";
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' ||
+                              c == '-' || c == '.';
+                     }) &&
+         name != "." && name != "..";
 }
 
 const char* type_name(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "empty";
-    default: return "undefined";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "empty";
+    default:
+      return "undefined";
   }
 }
 
@@ -86,9 +94,10 @@ class Loader {
       doc = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
       // yaml-cpp says "bad file" when its nesting limit stops a pathological document.
-      std::string msg = e.msg == "bad file" ? "the YAML is nested too deeply to be a config" : e.msg;
-      errors_.push_back({{file_, std::max(1, e.mark.line + 1), std::max(1, e.mark.column + 1)},
-                         std::move(msg)});
+      std::string msg =
+          e.msg == "bad file" ? "the YAML is nested too deeply to be a config" : e.msg;
+      errors_.push_back(
+          {{file_, std::max(1, e.mark.line + 1), std::max(1, e.mark.column + 1)}, std::move(msg)});
       return finish(std::nullopt);
     }
     SystemSpec spec;
@@ -353,9 +362,10 @@ class Loader {
         } else if (*s == "rest_for_one") {
           group.strategy = Strategy::rest_for_one;
         } else {
-          error(n, fmt::format("unknown strategy '{}'{}; expected one_for_one, one_for_all or "
-                               "rest_for_one",
-                               *s, did_you_mean(*s, {"one_for_one", "one_for_all", "rest_for_one"})));
+          error(n,
+                fmt::format("unknown strategy '{}'{}; expected one_for_one, one_for_all or "
+                            "rest_for_one",
+                            *s, did_you_mean(*s, {"one_for_one", "one_for_all", "rest_for_one"})));
         }
       }
     }
@@ -379,8 +389,10 @@ class Loader {
       }
     }
     if (auto n = node["backoff"]) parse_backoff(n, group.backoff);
-    if (!is_root) parse_after(node, group.name, group.after);
-    else if (node["after"]) error(node["after"], "the root group cannot wait for anything");
+    if (!is_root)
+      parse_after(node, group.name, group.after);
+    else if (node["after"])
+      error(node["after"], "the root group cannot wait for anything");
     auto children = node["children"];
     if (!children) {
       error(node, fmt::format("group '{}' has no 'children'", group.name));
@@ -390,11 +402,12 @@ class Loader {
       error(children, fmt::format("children must be a list, not {}", type_name(children)));
       return group;
     }
-    if (children.size() == 0) error(children, fmt::format("group '{}' has no children", group.name));
+    if (children.size() == 0)
+      error(children, fmt::format("group '{}' has no children", group.name));
     for (const auto& child : children) {
       if (!child.IsMap()) {
-        error(child, fmt::format("each child must be a mapping with a name, not {}",
-                                 type_name(child)));
+        error(child,
+              fmt::format("each child must be a mapping with a name, not {}", type_name(child)));
         continue;
       }
       if (child["children"]) {
@@ -456,14 +469,18 @@ class Loader {
     }
     if (auto n = node["period"]) {
       if (auto d = duration(n, "ready.period")) {
-        if (d->count() == 0) error(n, "ready.period must be longer than 0");
-        else ready.period = *d;
+        if (d->count() == 0)
+          error(n, "ready.period must be longer than 0");
+        else
+          ready.period = *d;
       }
     }
     if (auto n = node["timeout"]) {
       if (auto d = duration(n, "ready.timeout")) {
-        if (d->count() == 0) error(n, "ready.timeout must be longer than 0");
-        else ready.timeout = *d;
+        if (d->count() == 0)
+          error(n, "ready.timeout must be longer than 0");
+        else
+          ready.timeout = *d;
       }
     }
     if (auto n = node["failure_threshold"]) {
@@ -520,8 +537,9 @@ class Loader {
   ComponentSpec parse_component(const YAML::Node& node) {
     ComponentSpec c;
     c.location = at(node);
-    check_keys(node, {"name", "command", "env", "cwd", "restart", "backoff", "ready",
-                      "start_timeout", "watchdog", "stop", "after", "output"},
+    check_keys(node,
+               {"name", "command", "env", "cwd", "restart", "backoff", "ready", "start_timeout",
+                "watchdog", "stop", "after", "output"},
                "component");
     parse_name(node, c.name, true);
     if (auto n = node["cwd"]) {
@@ -542,11 +560,12 @@ class Loader {
     if (!command && misspelt) {
       // The unknown-key error already points at the typo; one error per mistake.
     } else if (!command) {
-      error(node, fmt::format("component '{}' has no 'command' (or 'children' for a group)",
-                              c.name));
+      error(node,
+            fmt::format("component '{}' has no 'command' (or 'children' for a group)", c.name));
     } else if (command.IsScalar()) {
-      error(command, "command must be a list of arguments, e.g. [prog, --flag, value]; for a "
-                     "shell command write [sh, -c, \"...\"]");
+      error(command,
+            "command must be a list of arguments, e.g. [prog, --flag, value]; for a "
+            "shell command write [sh, -c, \"...\"]");
     } else {
       c.command = string_list(command, "command");
       if (c.command.empty() && command.IsSequence()) error(command, "command must not be empty");
@@ -584,8 +603,10 @@ class Loader {
     if (auto n = node["ready"]) parse_ready(n, c.ready);
     if (auto n = node["start_timeout"]) {
       if (auto d = duration(n, "start_timeout")) {
-        if (d->count() == 0) error(n, "start_timeout must be longer than 0");
-        else c.start_timeout = *d;
+        if (d->count() == 0)
+          error(n, "start_timeout must be longer than 0");
+        else
+          c.start_timeout = *d;
       }
     }
     if (auto n = node["watchdog"]) {
@@ -593,8 +614,10 @@ class Loader {
         check_keys(n, {"timeout", "signal"}, "watchdog");
         if (auto m = n["timeout"]) {
           if (auto d = duration(m, "watchdog.timeout")) {
-            if (d->count() == 0) error(m, "watchdog.timeout must be longer than 0");
-            else c.watchdog.timeout = *d;
+            if (d->count() == 0)
+              error(m, "watchdog.timeout must be longer than 0");
+            else
+              c.watchdog.timeout = *d;
           }
         }
         if (auto m = n["signal"]) {
@@ -618,8 +641,10 @@ class Loader {
         check_keys(n, {"max_size", "keep", "tail_lines"}, "output");
         if (auto m = n["max_size"]) {
           if (auto v = size(m, "output.max_size")) {
-            if (*v < 4096) error(m, "output.max_size must be at least 4KiB");
-            else c.output.max_size = *v;
+            if (*v < 4096)
+              error(m, "output.max_size must be at least 4KiB");
+            else
+              c.output.max_size = *v;
           }
         }
         if (auto m = n["keep"]) {
@@ -639,7 +664,7 @@ class Loader {
   // Unknown names, and cycles in "must be ready before" — which includes waiting for one's
   // own group (a group is ready only when all its members are).
   void check_tree(const GroupSpec& root) {
-    std::unordered_map<std::string, std::vector<std::string>> members;  // node -> components
+    std::unordered_map<std::string, std::vector<std::string>> members;   // node -> components
     std::unordered_map<std::string, std::vector<std::string>> ancestry;  // component -> nodes
     std::function<std::vector<std::string>(const GroupSpec&, std::vector<std::string>)> walk =
         [&](const GroupSpec& g, std::vector<std::string> path) {
@@ -667,10 +692,10 @@ class Loader {
       if (!names_.count(ref.target)) {
         std::vector<std::string_view> known;
         for (const auto& [name, loc] : names_) known.push_back(name);
-        errors_.push_back({ref.where, fmt::format("'{}' waits for unknown component or group "
-                                                  "'{}'{}",
-                                                  ref.owner, ref.target,
-                                                  did_you_mean(ref.target, known))});
+        errors_.push_back(
+            {ref.where, fmt::format("'{}' waits for unknown component or group "
+                                    "'{}'{}",
+                                    ref.owner, ref.target, did_you_mean(ref.target, known))});
         continue;
       }
       if (ref.target == ref.owner) {

@@ -15,36 +15,48 @@ const std::string& NodeSpec::name() const {
 
 const char* to_string(Strategy s) {
   switch (s) {
-    case Strategy::one_for_one: return "one_for_one";
-    case Strategy::one_for_all: return "one_for_all";
-    case Strategy::rest_for_one: return "rest_for_one";
+    case Strategy::one_for_one:
+      return "one_for_one";
+    case Strategy::one_for_all:
+      return "one_for_all";
+    case Strategy::rest_for_one:
+      return "rest_for_one";
   }
   return "?";
 }
 
 const char* to_string(RestartType r) {
   switch (r) {
-    case RestartType::permanent: return "permanent";
-    case RestartType::transient: return "transient";
-    case RestartType::temporary: return "temporary";
+    case RestartType::permanent:
+      return "permanent";
+    case RestartType::transient:
+      return "transient";
+    case RestartType::temporary:
+      return "temporary";
   }
   return "?";
 }
 
 const char* to_string(FinalAction a) {
   switch (a) {
-    case FinalAction::stop: return "stop";
-    case FinalAction::retry: return "retry";
+    case FinalAction::stop:
+      return "stop";
+    case FinalAction::retry:
+      return "retry";
   }
   return "?";
 }
 
 const char* to_string(ReadySpec::Kind k) {
   switch (k) {
-    case ReadySpec::Kind::none: return "none";
-    case ReadySpec::Kind::notify: return "notify";
-    case ReadySpec::Kind::tcp: return "tcp";
-    case ReadySpec::Kind::exec: return "exec";
+    case ReadySpec::Kind::none:
+      return "none";
+    case ReadySpec::Kind::notify:
+      return "notify";
+    case ReadySpec::Kind::tcp:
+      return "tcp";
+    case ReadySpec::Kind::exec:
+      return "exec";
   }
   return "?";
 }

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 struct SourceLocation {
   std::string file;
-  int line = 0;  // 1-based
+  int line = 0;    // 1-based
   int column = 0;  // 1-based
   bool operator==(const SourceLocation&) const = default;
 };
@@ -57,12 +57,12 @@ struct BackoffSpec {
 struct ReadySpec {
   enum class Kind { none, notify, tcp, exec };
   Kind kind = Kind::none;
-  std::string host;  // tcp
-  std::uint16_t port = 0;  // tcp
+  std::string host;               // tcp
+  std::uint16_t port = 0;         // tcp
   std::vector<std::string> exec;  // exec probe argv
-  Duration period = 1s;  // probe period (tcp, exec)
-  Duration timeout = 1s;  // one probe's time limit (tcp, exec)
-  int failure_threshold = 3;  // consecutive probe failures after ready that count as a failure
+  Duration period = 1s;           // probe period (tcp, exec)
+  Duration timeout = 1s;          // one probe's time limit (tcp, exec)
+  int failure_threshold = 3;      // consecutive probe failures after ready that count as a failure
   bool operator==(const ReadySpec&) const = default;
 };
 
@@ -80,8 +80,8 @@ struct StopSpec {
 
 struct OutputSpec {
   std::uint64_t max_size = 10ull << 20;  // rotate the log file at this size
-  int keep = 3;  // rotated files kept: NAME.log.1 ... NAME.log.N
-  int tail_lines = 20;  // lines of output attached to a failure event
+  int keep = 3;                          // rotated files kept: NAME.log.1 ... NAME.log.N
+  int tail_lines = 20;                   // lines of output attached to a failure event
   bool operator==(const OutputSpec&) const = default;
 };
 
@@ -134,7 +134,7 @@ struct EventLogSpec {
 
 struct SystemSpec {
   std::string source_file;  // absolute path of the config
-  std::string state_dir;  // absolute
+  std::string state_dir;    // absolute
   GroupSpec root;
   FinalAction final_action = FinalAction::stop;
   EventLogSpec event_log;

@@ -1,9 +1,10 @@
 #include "daemon/asio_prober.hpp"
 
+#include <fmt/format.h>
+
 #include <asio/ip/tcp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
-#include <fmt/format.h>
 
 #include "common/units.hpp"
 #include "daemon/pidfd_runner.hpp"

@@ -11,8 +11,7 @@ namespace vigil::daemon {
 class AsioProber final : public supervisor::Prober {
  public:
   AsioProber(asio::io_context& io, PidfdRunner& runner) : io_(io), runner_(runner) {}
-  std::unique_ptr<supervisor::Probe> run(const config::ComponentSpec& spec,
-                                         Callback done) override;
+  std::unique_ptr<supervisor::Probe> run(const config::ComponentSpec& spec, Callback done) override;
 
  private:
   asio::io_context& io_;

@@ -1,7 +1,5 @@
 #include "daemon/daemon.hpp"
 
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +8,8 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -57,8 +57,8 @@ class InstanceLock {
     fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd_.valid()) return make_error(fmt::format("open {}: {}", path, std::strerror(errno)));
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-      return make_error(fmt::format("another vigild is already running on this state_dir ({})",
-                                    path));
+      return make_error(
+          fmt::format("another vigild is already running on this state_dir ({})", path));
     }
     return {};
   }
@@ -70,8 +70,12 @@ class InstanceLock {
 class Daemon {
  public:
   Daemon(const config::SystemSpec& spec, DaemonOptions options)
-      : spec_(spec), options_(std::move(options)), scheduler_(io_), signals_(io_),
-        prune_timer_(scheduler_), self_watchdog_(scheduler_),
+      : spec_(spec),
+        options_(std::move(options)),
+        scheduler_(io_),
+        signals_(io_),
+        prune_timer_(scheduler_),
+        self_watchdog_(scheduler_),
         drain_timer_(scheduler_) {}
 
   int run() {
@@ -93,8 +97,9 @@ class Daemon {
     bus_ = std::make_unique<health::EventBus>(scheduler_, *event_log_, boot_id_);
 
     runner_ = std::make_unique<PidfdRunner>(
-        io_, RunnerOptions{spec_.state_dir + "/logs", spec_.state_dir + "/run",
-                           spec_.state_dir + "/notify.sock"},
+        io_,
+        RunnerOptions{spec_.state_dir + "/logs", spec_.state_dir + "/run",
+                      spec_.state_dir + "/notify.sock"},
         [this](const std::string& component, pid_t pid, const process::ExitStatus& status) {
           on_orphan(component, pid, status);
         });
@@ -159,9 +164,9 @@ class Daemon {
   void publish_daemon_event(health::EventKind kind, std::string reason, json detail) {
     health::Event e;
     e.wall_us = scheduler_.wall_now_us();
-    e.mono_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    scheduler_.now().time_since_epoch())
-                    .count();
+    e.mono_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(scheduler_.now().time_since_epoch())
+            .count();
     e.kind = kind;
     e.reason = std::move(reason);
     e.detail = std::move(detail);
@@ -216,18 +221,19 @@ class Daemon {
     const auto now = scheduler_.now();
     if (now - last_drop_log_ > std::chrono::seconds(10)) {
       last_drop_log_ = now;
-      spdlog::warn("dropped notify datagram from pid {}: not part of any component ({} dropped "
-                   "so far)",
-                   sender, notify_dropped_);
+      spdlog::warn(
+          "dropped notify datagram from pid {}: not part of any component ({} dropped "
+          "so far)",
+          sender, notify_dropped_);
     }
   }
 
   void on_orphan(const std::string& component, pid_t pid, const process::ExitStatus& status) {
     health::Event e;
     e.wall_us = scheduler_.wall_now_us();
-    e.mono_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    scheduler_.now().time_since_epoch())
-                    .count();
+    e.mono_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(scheduler_.now().time_since_epoch())
+            .count();
     e.component = component;
     e.kind = health::EventKind::orphan_reaped;
     e.reason = fmt::format("reaped orphaned descendant pid {}{}: {}", pid,
@@ -242,9 +248,9 @@ class Daemon {
       return api::error_response("config has errors; nothing changed:\n" + loaded.format_errors());
     }
     if (loaded.spec->state_dir != spec_.state_dir) {
-      return api::error_response(fmt::format(
-          "state_dir changed ({} -> {}); that needs a vigild restart; nothing changed",
-          spec_.state_dir, loaded.spec->state_dir));
+      return api::error_response(
+          fmt::format("state_dir changed ({} -> {}); that needs a vigild restart; nothing changed",
+                      spec_.state_dir, loaded.spec->state_dir));
     }
     spec_ = *loaded.spec;
     auto changes = supervisor_->reload(spec_);
@@ -257,17 +263,16 @@ class Daemon {
       case Command::ping:
         return api::ok_response({{"pid", ::getpid()}});
       case Command::status:
-        return api::ok_response(
-            {{"tree", supervisor_->status()},
-             {"daemon",
-              {{"pid", ::getpid()},
-               {"config", spec_.source_file},
-               {"state_dir", spec_.state_dir},
-               {"started_us", started_us_},
-               {"shutting_down", shutting_down_},
-               {"notify_received", notify_->received()},
-               {"notify_dropped", notify_dropped_},
-               {"event_log_write_errors", event_log_->write_errors()}}}});
+        return api::ok_response({{"tree", supervisor_->status()},
+                                 {"daemon",
+                                  {{"pid", ::getpid()},
+                                   {"config", spec_.source_file},
+                                   {"state_dir", spec_.state_dir},
+                                   {"started_us", started_us_},
+                                   {"shutting_down", shutting_down_},
+                                   {"notify_received", notify_->received()},
+                                   {"notify_dropped", notify_dropped_},
+                                   {"event_log_write_errors", event_log_->write_errors()}}}});
       case Command::start:
       case Command::stop:
       case Command::restart: {
@@ -353,9 +358,9 @@ class Daemon {
   // Under systemd: READY=1 once started, and WATCHDOG=1 at half the unit's WatchdogSec, sent
   // from the event loop so a stuck loop is exactly what systemd's watchdog catches.
   void tell_systemd_ready() {
-    ::sd_notify(0, fmt::format("READY=1\nSTATUS=supervising {}\nMAINPID={}", spec_.source_file,
-                               ::getpid())
-                       .c_str());
+    ::sd_notify(
+        0, fmt::format("READY=1\nSTATUS=supervising {}\nMAINPID={}", spec_.source_file, ::getpid())
+               .c_str());
     std::uint64_t usec = 0;
     if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
       self_watchdog_interval_ = std::chrono::microseconds(usec / 2);

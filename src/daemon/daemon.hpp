@@ -12,9 +12,9 @@ namespace vigil::daemon {
 // Exit codes, written down so scripts and unit files can tell failures apart.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitSystem = 1,  // could not set up: state_dir, sockets, event log, another vigild running
-  kExitConfig = 2,  // the config is invalid: nothing was started
-  kExitUsage = 64,  // bad command-line arguments
+  kExitSystem = 1,     // could not set up: state_dir, sockets, event log, another vigild running
+  kExitConfig = 2,     // the config is invalid: nothing was started
+  kExitUsage = 64,     // bad command-line arguments
   kExitInternal = 70,  // a bug: an exception escaped
 };
 

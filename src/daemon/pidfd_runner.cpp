@@ -1,8 +1,8 @@
 #include "daemon/pidfd_runner.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,18 +32,21 @@ namespace {
 
 void read_loop(asio::posix::stream_descriptor& pipe, std::array<char, 16384>& buffer,
                process::OutputLog& log) {
-  pipe.async_read_some(asio::buffer(buffer), [&pipe, &buffer, &log](const std::error_code& ec,
-                                                                       std::size_t n) {
-    if (ec) return;  // closed on shutdown, or the last writer of an inherited pipe is gone
-    log.append(std::string_view(buffer.data(), n));
-    read_loop(pipe, buffer, log);
-  });
+  pipe.async_read_some(
+      asio::buffer(buffer), [&pipe, &buffer, &log](const std::error_code& ec, std::size_t n) {
+        if (ec) return;  // closed on shutdown, or the last writer of an inherited pipe is gone
+        log.append(std::string_view(buffer.data(), n));
+        read_loop(pipe, buffer, log);
+      });
 }
 
 }  // namespace
 
 PidfdRunner::PidfdRunner(asio::io_context& io, RunnerOptions options, OrphanCallback on_orphan)
-    : io_(io), options_(std::move(options)), on_orphan_(std::move(on_orphan)), sigchld_(io, SIGCHLD) {
+    : io_(io),
+      options_(std::move(options)),
+      on_orphan_(std::move(on_orphan)),
+      sigchld_(io, SIGCHLD) {
   std::filesystem::create_directories(options_.logs_dir);
   std::filesystem::create_directories(options_.run_dir);
   base_env_ = base_environment();
@@ -261,7 +264,9 @@ void PidfdRunner::remember_session(pid_t session, const std::string& component) 
   }
 }
 
-void PidfdRunner::signal_group(pid_t pgid, int sig) { process::signal_group(pgid, sig); }
+void PidfdRunner::signal_group(pid_t pgid, int sig) {
+  process::signal_group(pgid, sig);
+}
 
 std::vector<std::string> PidfdRunner::output_tail(const std::string& component, std::size_t n) {
   auto it = captures_.find(component);

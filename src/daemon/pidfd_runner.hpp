@@ -20,7 +20,7 @@ namespace vigil::daemon {
 
 struct RunnerOptions {
   std::string logs_dir;
-  std::string run_dir;  // output FIFOs
+  std::string run_dir;        // output FIFOs
   std::string notify_socket;  // exported as NOTIFY_SOCKET
 };
 

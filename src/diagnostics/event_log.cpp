@@ -76,8 +76,7 @@ std::string read_boot_id() {
 Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path,
                                                  config::EventLogSpec retention, bool read_only) {
   sqlite3* db = nullptr;
-  const int flags = read_only ? SQLITE_OPEN_READONLY
-                              : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -94,7 +93,9 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path,
   return log;
 }
 
-EventLog::~EventLog() { sqlite3_close(db_); }
+EventLog::~EventLog() {
+  sqlite3_close(db_);
+}
 
 void EventLog::store(std::vector<health::Event>& batch) {
   if (batch.empty()) return;
@@ -188,11 +189,11 @@ std::vector<ProcessRow> EventLog::processes() const {
 std::int64_t EventLog::prune(std::int64_t now_wall_us) {
   const std::int64_t before = count();
   Statement by_age(db_, "DELETE FROM events WHERE wall_us < ?");
-  by_age.bind(1, now_wall_us - std::chrono::duration_cast<std::chrono::microseconds>(
-                                   retention_.max_age).count());
+  by_age.bind(
+      1, now_wall_us -
+             std::chrono::duration_cast<std::chrono::microseconds>(retention_.max_age).count());
   sqlite3_step(by_age.get());
-  Statement by_count(db_,
-                     "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?");
+  Statement by_count(db_, "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?");
   by_count.bind(1, retention_.max_events);
   sqlite3_step(by_count.get());
   return before - count();

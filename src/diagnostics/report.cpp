@@ -167,19 +167,19 @@ nlohmann::json Report::to_json() const {
 }
 
 std::string Report::to_text() const {
-  std::string out = fmt::format(
-      "Reliability over {} (from the event log)\n\n",
-      format_duration(std::chrono::microseconds(window_end_us - window_start_us)));
-  out += fmt::format("{:<20} {:>8} {:>8} {:>10} {:>12} {:>12} {:>13}  {}\n", "COMPONENT",
-                     "FAILURES", "RESTARTS", "MTBF", "MTTR(run)", "MTTR(ready)", "AVAILABILITY",
-                     "BY KIND");
+  std::string out =
+      fmt::format("Reliability over {} (from the event log)\n\n",
+                  format_duration(std::chrono::microseconds(window_end_us - window_start_us)));
+  out +=
+      fmt::format("{:<20} {:>8} {:>8} {:>10} {:>12} {:>12} {:>13}  {}\n", "COMPONENT", "FAILURES",
+                  "RESTARTS", "MTBF", "MTTR(run)", "MTTR(ready)", "AVAILABILITY", "BY KIND");
   auto row = [&](const std::string& name, const Figures& f) {
     std::string kinds;
     for (const auto& [k, n] : f.failures_by_kind) {
       kinds += fmt::format("{}{}={}", kinds.empty() ? "" : " ", k, n);
     }
-    out += fmt::format("{:<20} {:>8} {:>8} {:>10} {:>12} {:>12} {:>12.4f}%  {}\n", name,
-                       f.failures, f.restarts, seconds(f.mtbf_s), seconds(f.mttr_running_s),
+    out += fmt::format("{:<20} {:>8} {:>8} {:>10} {:>12} {:>12} {:>12.4f}%  {}\n", name, f.failures,
+                       f.restarts, seconds(f.mtbf_s), seconds(f.mttr_running_s),
                        seconds(f.mttr_ready_s), f.availability * 100.0, kinds);
   };
   for (const auto& [name, f] : components) row(name, f);

@@ -8,11 +8,10 @@
 // component is down. MTBF = up time in the window / failures.
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "health/event.hpp"
 
@@ -22,10 +21,10 @@ struct Figures {
   std::map<std::string, int> failures_by_kind;
   int failures = 0;
   int restarts = 0;
-  std::optional<double> mtbf_s;  // none without failures
+  std::optional<double> mtbf_s;          // none without failures
   std::optional<double> mttr_running_s;  // failure -> next spawned
-  std::optional<double> mttr_ready_s;  // failure -> next ready
-  double availability = 1.0;  // 0..1
+  std::optional<double> mttr_ready_s;    // failure -> next ready
+  double availability = 1.0;             // 0..1
   double downtime_s = 0;
 };
 

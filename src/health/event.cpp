@@ -74,10 +74,9 @@ FailureKind failure_kind_from_string(std::string_view s) {
 }
 
 nlohmann::json Event::to_json() const {
-  nlohmann::json j = {{"id", id},           {"wall_us", wall_us}, {"mono_us", mono_us},
-                      {"boot_id", boot_id}, {"component", component},
-                      {"kind", to_string(kind)}, {"state", state},
-                      {"reason", reason},   {"detail", detail}};
+  nlohmann::json j = {{"id", id},           {"wall_us", wall_us},     {"mono_us", mono_us},
+                      {"boot_id", boot_id}, {"component", component}, {"kind", to_string(kind)},
+                      {"state", state},     {"reason", reason},       {"detail", detail}};
   if (failure != FailureKind::none) j["failure"] = to_string(failure);
   return j;
 }

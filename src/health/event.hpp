@@ -3,36 +3,35 @@
 // these; the event log stores them; every observer reads them. Nothing else carries history.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vigil::health {
 
 // What happened. Stored as text so the log stays readable with the sqlite3 shell.
 enum class EventKind {
-  daemon_started,   // vigild started (detail: pid, config)
-  daemon_stopping,  // vigild is shutting down (detail: why)
-  spawned,          // a process started (detail: pid, restart number)
-  adopted,          // a process left by a previous vigild was taken over
-  ready,            // the component became ready
-  exited,           // the main process exited (detail: classification, output tail)
-  exec_failed,      // the program could not be executed (detail: errno)
-  hang_detected,    // watchdog deadline missed or WATCHDOG=trigger
-  start_timeout,    // not ready within start_timeout
-  probe_failed,     // readiness probe failed failure_threshold times after ready
-  stop_requested,   // a stop began (detail: why, signal)
-  stop_escalated,   // stop timeout passed: SIGKILL sent to the process group
-  stopped,          // the component is down after a stop
+  daemon_started,     // vigild started (detail: pid, config)
+  daemon_stopping,    // vigild is shutting down (detail: why)
+  spawned,            // a process started (detail: pid, restart number)
+  adopted,            // a process left by a previous vigild was taken over
+  ready,              // the component became ready
+  exited,             // the main process exited (detail: classification, output tail)
+  exec_failed,        // the program could not be executed (detail: errno)
+  hang_detected,      // watchdog deadline missed or WATCHDOG=trigger
+  start_timeout,      // not ready within start_timeout
+  probe_failed,       // readiness probe failed failure_threshold times after ready
+  stop_requested,     // a stop began (detail: why, signal)
+  stop_escalated,     // stop timeout passed: SIGKILL sent to the process group
+  stopped,            // the component is down after a stop
   restart_scheduled,  // detail: delay_ms, attempt
-  escalated,        // a group exceeded its restart intensity and failed to its parent
-  given_up,         // the root exhausted its restart intensity; final action taken
-  orphan_reaped,    // a descendant process re-parented to vigild was reaped
-  operator_command, // start/stop/restart/reload asked by an operator
-  config_reloaded,  // detail: added, removed, changed
-  status_changed,   // the component's STATUS= text or ERRNO= changed
+  escalated,          // a group exceeded its restart intensity and failed to its parent
+  given_up,           // the root exhausted its restart intensity; final action taken
+  orphan_reaped,      // a descendant process re-parented to vigild was reaped
+  operator_command,   // start/stop/restart/reload asked by an operator
+  config_reloaded,    // detail: added, removed, changed
+  status_changed,     // the component's STATUS= text or ERRNO= changed
 };
 
 // Why a component failed; empty for events that are not failures.
@@ -44,7 +43,7 @@ bool event_kind_from_string(std::string_view s, EventKind& out);
 FailureKind failure_kind_from_string(std::string_view s);
 
 struct Event {
-  std::int64_t id = 0;  // assigned by the event log
+  std::int64_t id = 0;       // assigned by the event log
   std::int64_t wall_us = 0;  // CLOCK_REALTIME, microseconds since the epoch
   std::int64_t mono_us = 0;  // CLOCK_MONOTONIC, microseconds (comparable within one boot)
   std::string boot_id;

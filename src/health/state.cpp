@@ -32,23 +32,34 @@ std::optional<State> state_from_string(std::string_view s) {
 
 Level level_of(State s) {
   switch (s) {
-    case State::running: return Level::ok;
-    case State::stopped: return Level::ok;
-    case State::starting: return Level::warn;
-    case State::stopping: return Level::warn;
-    case State::backoff: return Level::error;
-    case State::failed: return Level::error;
-    case State::given_up: return Level::error;
+    case State::running:
+      return Level::ok;
+    case State::stopped:
+      return Level::ok;
+    case State::starting:
+      return Level::warn;
+    case State::stopping:
+      return Level::warn;
+    case State::backoff:
+      return Level::error;
+    case State::failed:
+      return Level::error;
+    case State::given_up:
+      return Level::error;
   }
   return Level::stale;
 }
 
 std::string_view to_string(Level l) {
   switch (l) {
-    case Level::ok: return "OK";
-    case Level::warn: return "WARN";
-    case Level::error: return "ERROR";
-    case Level::stale: return "STALE";
+    case Level::ok:
+      return "OK";
+    case Level::warn:
+      return "WARN";
+    case Level::error:
+      return "ERROR";
+    case Level::stale:
+      return "STALE";
   }
   return "?";
 }

@@ -8,10 +8,14 @@ namespace vigil::process {
 
 ExitStatus ExitStatus::from_siginfo(const siginfo_t& info) {
   switch (info.si_code) {
-    case CLD_EXITED: return {Kind::exited, info.si_status, 0};
-    case CLD_KILLED: return {Kind::killed, 0, info.si_status};
-    case CLD_DUMPED: return {Kind::dumped, 0, info.si_status};
-    default: return {Kind::unknown, 0, 0};
+    case CLD_EXITED:
+      return {Kind::exited, info.si_status, 0};
+    case CLD_KILLED:
+      return {Kind::killed, 0, info.si_status};
+    case CLD_DUMPED:
+      return {Kind::dumped, 0, info.si_status};
+    default:
+      return {Kind::unknown, 0, 0};
   }
 }
 
@@ -19,9 +23,12 @@ std::string ExitStatus::describe() const {
   switch (kind) {
     case Kind::exited:
       return code == 0 ? std::string("exited cleanly") : fmt::format("exited with code {}", code);
-    case Kind::killed: return fmt::format("killed by {}", signal_name(signal));
-    case Kind::dumped: return fmt::format("killed by {} (core dumped)", signal_name(signal));
-    case Kind::unknown: return "exited (status unknown: not vigild's child)";
+    case Kind::killed:
+      return fmt::format("killed by {}", signal_name(signal));
+    case Kind::dumped:
+      return fmt::format("killed by {} (core dumped)", signal_name(signal));
+    case Kind::unknown:
+      return "exited (status unknown: not vigild's child)";
   }
   return "?";
 }

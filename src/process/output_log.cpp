@@ -62,8 +62,8 @@ void OutputLog::remember(std::string_view data) {
       partial_.append(data.substr(0, kMaxLineBytes - std::min(kMaxLineBytes, partial_.size())));
       return;
     }
-    partial_.append(data.substr(0, std::min(nl, kMaxLineBytes - std::min(kMaxLineBytes,
-                                                                            partial_.size()))));
+    partial_.append(
+        data.substr(0, std::min(nl, kMaxLineBytes - std::min(kMaxLineBytes, partial_.size()))));
     lines_.push_back(std::move(partial_));
     partial_.clear();
     if (lines_.size() > kRememberedLines) lines_.pop_front();
@@ -86,6 +86,8 @@ int OutputLog::subscribe(Listener listener) {
   return id;
 }
 
-void OutputLog::unsubscribe(int id) { listeners_.erase(id); }
+void OutputLog::unsubscribe(int id) {
+  listeners_.erase(id);
+}
 
 }  // namespace vigil::process

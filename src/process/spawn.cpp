@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sched.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -150,7 +150,9 @@ void signal_group(pid_t pgid, int sig) {
   if (pgid > 1) ::kill(-pgid, sig);
 }
 
-void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+void become_subreaper() {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
 
 void raise_fd_limit() {
   rlimit lim{};

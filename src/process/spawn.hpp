@@ -30,7 +30,7 @@ struct SpawnedProcess {
 
 struct SpawnError {
   int error_number = 0;  // errno from the child's execve/chdir, or from fork
-  std::string message;  // "execve /x: No such file or directory"
+  std::string message;   // "execve /x: No such file or directory"
 };
 
 // Either a running process or why it could not start.

@@ -16,7 +16,7 @@
 namespace vigil::supervisor {
 
 struct LaunchResult {
-  pid_t pid = 0;  // 0: not started, see error
+  pid_t pid = 0;                 // 0: not started, see error
   std::uint64_t start_time = 0;  // /proc start time, to recognise this process after a restart
   int error_number = 0;
   std::string error;

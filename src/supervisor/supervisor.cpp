@@ -96,12 +96,16 @@ std::string group_path(const Group* g) {
 
 void collect(const Group& g, std::vector<Component*>& out) {
   for (const auto& [c, sub] : g.children) {
-    if (c != nullptr) out.push_back(c);
-    else collect(*sub, out);
+    if (c != nullptr)
+      out.push_back(c);
+    else
+      collect(*sub, out);
   }
 }
 
-std::int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+std::int64_t ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 }  // namespace
 
@@ -191,7 +195,9 @@ bool Supervisor::has_node(const std::string& name) const {
   return by_name_.count(name) != 0 || groups_.count(name) != 0;
 }
 
-bool Supervisor::is_component(const std::string& name) const { return by_name_.count(name) != 0; }
+bool Supervisor::is_component(const std::string& name) const {
+  return by_name_.count(name) != 0;
+}
 
 int Supervisor::alive_count() const {
   int n = 0;
@@ -261,11 +267,11 @@ void Supervisor::start(const std::vector<ProcessRecord>& previous) {
       continue;
     }
     const auto generation = ++c->launch_generation;
-    const bool adopted = deps_.runner.adopt(
-        c->spec, record.pid, record.start_time,
-        [this, c, generation](const process::ExitStatus& s) {
-          if (c->launch_generation == generation) on_exit(*c, s);
-        });
+    const bool adopted = deps_.runner.adopt(c->spec, record.pid, record.start_time,
+                                            [this, c, generation](const process::ExitStatus& s) {
+                                              if (c->launch_generation == generation)
+                                                on_exit(*c, s);
+                                            });
     if (!adopted) continue;
     set_pid(*c, record.pid);
     c->spawned_at = c->ready_at = deps_.scheduler.now();
@@ -342,7 +348,8 @@ void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
     c.not_before = now + c.spec.backoff.max;
     const std::string reason = fmt::format("cannot start: {}; retrying every {}", r.error,
                                            format_duration(c.spec.backoff.max));
-    c.last_failure = {{"kind", "exec"}, {"reason", r.error}, {"wall_us", deps_.scheduler.wall_now_us()}};
+    c.last_failure = {
+        {"kind", "exec"}, {"reason", r.error}, {"wall_us", deps_.scheduler.wall_now_us()}};
     if (!c.exec_failing) {
       c.exec_failing = true;
       transition(c, State::backoff, EventKind::exec_failed, reason, FailureKind::exec,
@@ -379,7 +386,8 @@ void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
     case Kind::exec:
       c.start_timer.arm_after(c.spec.start_timeout, [this, cp] {
         fail(*cp, FailureKind::not_ready, EventKind::start_timeout,
-             fmt::format("not ready within start_timeout {}", format_duration(cp->spec.start_timeout)),
+             fmt::format("not ready within start_timeout {}",
+                         format_duration(cp->spec.start_timeout)),
              cp->spec.stop.signal, {{"start_timeout_ms", ms(cp->spec.start_timeout)}});
       });
       if (c.spec.ready.kind != Kind::notify) run_probe(c);
@@ -467,7 +475,8 @@ void Supervisor::on_probe_result(Component& c, bool ok, const std::string& detai
 void Supervisor::fail(Component& c, FailureKind kind, EventKind event, std::string reason,
                       int signal, nlohmann::json detail) {
   c.failure_recorded = true;
-  c.last_failure = {{"kind", health::to_string(kind)}, {"reason", reason},
+  c.last_failure = {{"kind", health::to_string(kind)},
+                    {"reason", reason},
                     {"wall_us", deps_.scheduler.wall_now_us()}};
   detail["pid"] = c.pid;
   detail["output"] = deps_.runner.output_tail(c.spec.name, c.spec.output.tail_lines);
@@ -509,15 +518,22 @@ void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
     case process::ExitStatus::Kind::exited:
       failure = status.code == 0 ? FailureKind::none : FailureKind::exit_code;
       break;
-    case process::ExitStatus::Kind::killed: failure = FailureKind::signal; break;
-    case process::ExitStatus::Kind::dumped: failure = FailureKind::core_dump; break;
-    case process::ExitStatus::Kind::unknown: failure = FailureKind::crash; break;
+    case process::ExitStatus::Kind::killed:
+      failure = FailureKind::signal;
+      break;
+    case process::ExitStatus::Kind::dumped:
+      failure = FailureKind::core_dump;
+      break;
+    case process::ExitStatus::Kind::unknown:
+      failure = FailureKind::crash;
+      break;
   }
   // A clean exit of a permanent component is not a failure, but still counts as a restart.
   const std::string reason = fmt::format("pid {} {}", pid, status.describe());
   detail["output"] = deps_.runner.output_tail(c.spec.name, c.spec.output.tail_lines);
   if (failure != FailureKind::none) {
-    c.last_failure = {{"kind", health::to_string(failure)}, {"reason", reason},
+    c.last_failure = {{"kind", health::to_string(failure)},
+                      {"reason", reason},
                       {"wall_us", deps_.scheduler.wall_now_us()}};
   }
   c.state = State::stopped;  // momentarily: the policy below sets the real state
@@ -536,8 +552,7 @@ void Supervisor::handle_termination(Component* component, Group* group, bool abn
         (type == config::RestartType::transient && !abnormal)) {
       c.wanted = false;
       transition(c, abnormal ? State::failed : State::stopped, EventKind::stopped,
-                 fmt::format("{}; not restarted ({} component)", reason,
-                             config::to_string(type)));
+                 fmt::format("{}; not restarted ({} component)", reason, config::to_string(type)));
       request_reconcile();
       check_shutdown_done();
       return;
@@ -553,11 +568,11 @@ void Supervisor::handle_termination(Component* component, Group* group, bool abn
     return;
   }
   if (!parent->intensity.record(now)) {
-    escalate(*parent, fmt::format("more than {} restarts within {} (last: {}: {})",
-                                  parent->spec.intensity.restarts,
-                                  format_duration(parent->spec.intensity.within),
-                                  component != nullptr ? component->spec.name : group->spec.name,
-                                  reason));
+    escalate(
+        *parent,
+        fmt::format("more than {} restarts within {} (last: {}: {})",
+                    parent->spec.intensity.restarts, format_duration(parent->spec.intensity.within),
+                    component != nullptr ? component->spec.name : group->spec.name, reason));
     return;
   }
   apply_strategy(*parent, component, group, reason);
@@ -588,15 +603,17 @@ void Supervisor::apply_strategy(Group& parent, Component* failed_component, Grou
   std::vector<Component*> set;
   bool after_failed = false;
   for (const auto& [c, g] : parent.children) {
-    const bool is_failed = (c != nullptr && c == failed_component) ||
-                           (g != nullptr && g == failed_group);
+    const bool is_failed =
+        (c != nullptr && c == failed_component) || (g != nullptr && g == failed_group);
     bool include = is_failed;
     if (parent.spec.strategy == config::Strategy::one_for_all) include = true;
     if (parent.spec.strategy == config::Strategy::rest_for_one && after_failed) include = true;
     if (is_failed) after_failed = true;
     if (!include) continue;
-    if (c != nullptr) set.push_back(c);
-    else collect(*g, set);
+    if (c != nullptr)
+      set.push_back(c);
+    else
+      collect(*g, set);
   }
   std::vector<std::string> names;
   for (auto* c : set) names.push_back(c->spec.name);
@@ -610,12 +627,12 @@ void Supervisor::apply_strategy(Group& parent, Component* failed_component, Grou
         {"group", parent.spec.name},
         {"restarting", names}});
   for (auto* c : set) ++c->restarts;
-  restart_components(set, delay,
-                     failed_component != nullptr && set.size() == 1
-                         ? fmt::format("restart in {} after: {}", format_duration(delay), reason)
-                         : fmt::format("restarting with {} ({}) in {}", failed_name,
-                                       config::to_string(parent.spec.strategy),
-                                       format_duration(delay)));
+  restart_components(
+      set, delay,
+      failed_component != nullptr && set.size() == 1
+          ? fmt::format("restart in {} after: {}", format_duration(delay), reason)
+          : fmt::format("restarting with {} ({}) in {}", failed_name,
+                        config::to_string(parent.spec.strategy), format_duration(delay)));
 }
 
 void Supervisor::restart_components(const std::vector<Component*>& set, Duration delay,
@@ -654,13 +671,13 @@ void Supervisor::root_exhausted(const std::string& reason) {
   if (spec_.final_action == config::FinalAction::retry) {
     const Duration delay = root_->spec.backoff.max;
     emit(root_->spec.name, EventKind::restart_scheduled, "backoff",
-         fmt::format("root exhausted its restart intensity ({}); retrying everything in {}",
-                     reason, format_duration(delay)),
+         fmt::format("root exhausted its restart intensity ({}); retrying everything in {}", reason,
+                     format_duration(delay)),
          FailureKind::none, {{"delay_ms", ms(delay)}, {"final_action", "retry"}});
     root_->intensity.reset();
-    restart_components(components_, delay,
-                       fmt::format("whole system restart in {} (final_action: retry)",
-                                   format_duration(delay)));
+    restart_components(
+        components_, delay,
+        fmt::format("whole system restart in {} (final_action: retry)", format_duration(delay)));
     return;
   }
   emit(root_->spec.name, EventKind::given_up, "given_up",
@@ -912,9 +929,8 @@ Result<void> Supervisor::restart_node(const std::string& name) {
 nlohmann::json Supervisor::reload(const config::SystemSpec& spec) {
   std::map<std::string, std::unique_ptr<Component>> reusable;
   std::map<std::string, const config::ComponentSpec*> incoming;
-  config::for_each_component(spec.root, [&](const config::ComponentSpec& c) {
-    incoming[c.name] = &c;
-  });
+  config::for_each_component(spec.root,
+                             [&](const config::ComponentSpec& c) { incoming[c.name] = &c; });
   nlohmann::json added = nlohmann::json::array();
   nlohmann::json removed = nlohmann::json::array();
   nlohmann::json changed = nlohmann::json::array();
@@ -939,8 +955,7 @@ nlohmann::json Supervisor::reload(const config::SystemSpec& spec) {
                it == incoming.end() ? "removed from the config" : "changed in the config");
   }
   for (const auto& [name, c] : incoming) {
-    if (!reusable.count(name) &&
-        std::find(changed.begin(), changed.end(), name) == changed.end()) {
+    if (!reusable.count(name) && std::find(changed.begin(), changed.end(), name) == changed.end()) {
       added.push_back(name);
     }
   }
@@ -949,8 +964,7 @@ nlohmann::json Supervisor::reload(const config::SystemSpec& spec) {
   index_tree();
   nlohmann::json summary = {
       {"added", added}, {"removed", removed}, {"changed", changed}, {"unchanged", unchanged}};
-  emit("", EventKind::config_reloaded,
-       "",
+  emit("", EventKind::config_reloaded, "",
        fmt::format("config reloaded: {} added, {} removed, {} changed, {} unchanged", added.size(),
                    removed.size(), changed.size(), unchanged.size()),
        FailureKind::none, summary);
@@ -995,9 +1009,10 @@ nlohmann::json Supervisor::status() const {
     return nlohmann::json{{"type", "group"},
                           {"name", g.spec.name},
                           {"strategy", config::to_string(g.spec.strategy)},
-                          {"intensity", {{"restarts", g.spec.intensity.restarts},
-                                         {"within_ms", ms(g.spec.intensity.within)},
-                                         {"recent", g.intensity.recent()}}},
+                          {"intensity",
+                           {{"restarts", g.spec.intensity.restarts},
+                            {"within_ms", ms(g.spec.intensity.within)},
+                            {"recent", g.intensity.recent()}}},
                           {"restarts", g.restarts},
                           {"children", children}};
   };

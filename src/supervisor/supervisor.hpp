@@ -4,20 +4,23 @@
 // entry point runs on the event loop. Inputs are process exits (ProcessRunner), notify
 // messages, probe results, timers and operator commands; outputs are health events.
 //
-// Component state x event table (rows: state before; "-" = ignored):
+// clang-format off
+// Component state x event table ("-": ignored; fail(k): record failure k, then stop):
 //
-//   event \ state   | stopped/backoff/failed/given_up | starting          | running          | stopping
-//   ----------------+---------------------------------+-------------------+------------------+---------------
-//   deps ready      | spawn -> starting (if wanted     | -                 | -                | -
-//                   |   and backoff elapsed)          |                   |                  |
-//   exec failure    | -> backoff(max), logged once    |                   |                  |
-//   READY / probe ok| -                               | -> running        | -                | -
-//   start timeout   | -                               | fail(not_ready):  | -                | -
-//                   |                                 |   stop -> stopping|                  |
-//   watchdog missed | -                               | -                 | fail(hang): stop | -
-//   exit            | -                               | policy (below)    | policy           | -> per stop purpose
-//   stop timeout    | -                               | -                 | -                | SIGKILL group
-//   operator stop   | -> stopped (not wanted)         | stop              | stop             | -
+//                   stopped, backoff,    starting            running             stopping
+//                   failed, given_up
+//   deps ready      spawn -> starting    -                   -                   -
+//                   (wanted, backoff over)
+//   exec failure    -> backoff (max),    -                   -                   -
+//                   logged once
+//   READY, probe ok -                    -> running          -                   -
+//   start timeout   -                    fail(not_ready)     -                   -
+//   watchdog missed -                    -                   fail(hang)          -
+//   probe failing   -                    -                   fail(probe)         -
+//   exit            -                    policy              policy              per stop purpose
+//   stop timeout    -                    -                   -                   SIGKILL group
+//   operator stop   -> stopped           stop                stop                -
+// clang-format on
 //
 // policy: temporary, or transient with a clean exit -> stopped/failed, not restarted;
 // otherwise the parent group records a restart; within intensity its strategy picks the set
@@ -29,12 +32,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
 #include "common/scheduler.hpp"

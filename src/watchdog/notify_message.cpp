@@ -58,21 +58,29 @@ NotifyMessage parse_notify_message(std::string_view datagram) {
       m.status = std::move(status);
     } else if (key == "ERRNO") {
       auto v = parse_unsigned<unsigned>(value);
-      if (v && *v <= 4095) m.error_number = static_cast<int>(*v);
-      else understood = false;
+      if (v && *v <= 4095)
+        m.error_number = static_cast<int>(*v);
+      else
+        understood = false;
     } else if (key == "WATCHDOG_USEC") {
       auto v = parse_unsigned<std::uint64_t>(value);
       // 0 disables in systemd; an absurd value would overflow deadlines.
-      if (v && *v <= 1'000'000'000'000ull) m.watchdog_usec = *v;
-      else understood = false;
+      if (v && *v <= 1'000'000'000'000ull)
+        m.watchdog_usec = *v;
+      else
+        understood = false;
     } else if (key == "EXTEND_TIMEOUT_USEC") {
       auto v = parse_unsigned<std::uint64_t>(value);
-      if (v && *v <= 1'000'000'000'000ull) m.extend_timeout_usec = *v;
-      else understood = false;
+      if (v && *v <= 1'000'000'000'000ull)
+        m.extend_timeout_usec = *v;
+      else
+        understood = false;
     } else if (key == "MAINPID") {
       auto v = parse_unsigned<std::uint32_t>(value);
-      if (v && *v > 0) m.main_pid = *v;
-      else understood = false;
+      if (v && *v > 0)
+        m.main_pid = *v;
+      else
+        understood = false;
     } else {
       understood = false;
     }

@@ -10,17 +10,17 @@
 namespace vigil::watchdog {
 
 struct NotifyMessage {
-  bool ready = false;           // READY=1
-  bool stopping = false;        // STOPPING=1
-  bool reloading = false;       // RELOADING=1
-  bool watchdog_ping = false;   // WATCHDOG=1
-  bool watchdog_trigger = false;  // WATCHDOG=trigger: the program reports itself hung
-  std::optional<std::string> status;  // STATUS=...
-  std::optional<int> error_number;  // ERRNO=...
+  bool ready = false;                          // READY=1
+  bool stopping = false;                       // STOPPING=1
+  bool reloading = false;                      // RELOADING=1
+  bool watchdog_ping = false;                  // WATCHDOG=1
+  bool watchdog_trigger = false;               // WATCHDOG=trigger: the program reports itself hung
+  std::optional<std::string> status;           // STATUS=...
+  std::optional<int> error_number;             // ERRNO=...
   std::optional<std::uint64_t> watchdog_usec;  // WATCHDOG_USEC=...: new timeout
   std::optional<std::uint64_t> extend_timeout_usec;  // EXTEND_TIMEOUT_USEC=...
-  std::optional<std::uint32_t> main_pid;  // MAINPID=...
-  int ignored_lines = 0;  // unknown keys and malformed values
+  std::optional<std::uint32_t> main_pid;             // MAINPID=...
+  int ignored_lines = 0;                             // unknown keys and malformed values
 };
 
 // Datagrams larger than this are truncated by the socket; systemd uses the same bound.

@@ -14,8 +14,7 @@
 namespace vigil::watchdog {
 
 Result<std::unique_ptr<NotifySocket>> NotifySocket::bind(asio::io_context& io,
-                                                         const std::string& path,
-                                                         Handler handler) {
+                                                         const std::string& path, Handler handler) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -37,7 +36,8 @@ Result<std::unique_ptr<NotifySocket>> NotifySocket::bind(asio::io_context& io,
     return make_error(fmt::format("bind notify socket {}: {}", path, std::strerror(errno)));
   }
   ::chmod(path.c_str(), 0666);
-  return std::unique_ptr<NotifySocket>(new NotifySocket(io, fd.release(), path, std::move(handler)));
+  return std::unique_ptr<NotifySocket>(
+      new NotifySocket(io, fd.release(), path, std::move(handler)));
 }
 
 NotifySocket::NotifySocket(asio::io_context& io, int fd, std::string path, Handler handler)
@@ -45,7 +45,9 @@ NotifySocket::NotifySocket(asio::io_context& io, int fd, std::string path, Handl
   wait();
 }
 
-NotifySocket::~NotifySocket() { ::unlink(path_.c_str()); }
+NotifySocket::~NotifySocket() {
+  ::unlink(path_.c_str());
+}
 
 void NotifySocket::wait() {
   socket_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {

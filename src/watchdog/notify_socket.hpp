@@ -1,17 +1,16 @@
 #pragma once
 // vigild's NOTIFY_SOCKET: a Unix datagram socket with SO_PASSCRED, so each datagram carries
 // the sender's pid as checked by the kernel (SCM_CREDENTIALS), never as claimed by the sender.
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <array>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
-#include <sys/types.h>
-
-#include <sys/socket.h>
-
-#include <array>
-#include <vector>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "watchdog/notify_message.hpp"

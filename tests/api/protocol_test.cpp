@@ -6,7 +6,8 @@ namespace vigil::api {
 namespace {
 
 TEST(Protocol, ParsesEachCommand) {
-  auto r = parse_request(R"({"cmd":"events","component":"lidar","since_us":60000000,"follow":true,"limit":5})");
+  auto r = parse_request(
+      R"({"cmd":"events","component":"lidar","since_us":60000000,"follow":true,"limit":5})");
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->command, Command::events);
   EXPECT_EQ(r->component, "lidar");

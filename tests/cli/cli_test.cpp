@@ -3,8 +3,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -47,7 +47,8 @@ TEST(Cli, ValidateAndVigildReportTheSameErrorAndStartNothing) {
 }
 
 TEST(Cli, ValidateAcceptsTheExampleRobot) {
-  auto r = run_command({bin("vigil"), "validate", std::string(VIGIL_SOURCE_DIR) + "/examples/robot.yaml"});
+  auto r = run_command(
+      {bin("vigil"), "validate", std::string(VIGIL_SOURCE_DIR) + "/examples/robot.yaml"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok (6 components)"), std::string::npos) << r.output;
 }
@@ -89,7 +90,8 @@ TEST(Cli, StatusEventsLogsReportAndCommandsAgainstARunningDaemon) {
   ASSERT_FALSE(parsed.is_discarded()) << json_status.output;
   EXPECT_EQ(parsed["tree"]["name"], "root");
 
-  auto events = run_command({bin("vigil"), "-c", cfg, "events", "--component", "planner", "--json"});
+  auto events =
+      run_command({bin("vigil"), "-c", cfg, "events", "--component", "planner", "--json"});
   EXPECT_EQ(events.exit_code, 0);
   int lines = 0;
   std::istringstream in(events.output);

@@ -10,7 +10,9 @@ namespace vigil::config {
 namespace {
 
 // A config whose components run /bin/true, written as the test gives it.
-LoadResult load(const std::string& yaml) { return load_config_text(yaml, "robot.yaml"); }
+LoadResult load(const std::string& yaml) {
+  return load_config_text(yaml, "robot.yaml");
+}
 
 struct BadConfig {
   const char* what;
@@ -29,8 +31,7 @@ TEST_P(BadConfigs, ReportExactLocationAndMessage) {
 }
 
 const BadConfig kBadConfigs[] = {
-    {"yaml syntax",
-     "root:\n  children: [\n",
+    {"yaml syntax", "root:\n  children: [\n",
      "robot.yaml:3:1: error: end of sequence flow not found"},
     {"not a mapping", "- a\n- b\n",
      "robot.yaml:1:1: error: the config must be a mapping with a 'root' group, not a list"},
@@ -39,15 +40,13 @@ const BadConfig kBadConfigs[] = {
     {"unknown top-level key",
      "root:\n  children:\n    - {name: a, command: [/bin/true]}\nstat_dir: x\n",
      "robot.yaml:4:1: error: unknown key 'stat_dir' in top level (did you mean 'state_dir'?)"},
-    {"unknown component key",
-     "root:\n  children:\n    - name: a\n      comand: [/bin/true]\n",
+    {"unknown component key", "root:\n  children:\n    - name: a\n      comand: [/bin/true]\n",
      "robot.yaml:4:7: error: unknown key 'comand' in component (did you mean 'command'?)"},
     {"unknown key without a close match",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      colour: red\n",
      "robot.yaml:5:7: error: unknown key 'colour' in component (expected one of: name, command, "
      "env, cwd, restart, backoff, ready, start_timeout, watchdog, stop, after, output)"},
-    {"command as a string",
-     "root:\n  children:\n    - name: a\n      command: /bin/true --x\n",
+    {"command as a string", "root:\n  children:\n    - name: a\n      command: /bin/true --x\n",
      "robot.yaml:4:16: error: command must be a list of arguments, e.g. [prog, --flag, value]; "
      "for a shell command write [sh, -c, \"...\"]"},
     {"missing command", "root:\n  children:\n    - name: a\n",
@@ -62,8 +61,7 @@ const BadConfig kBadConfigs[] = {
      "robot.yaml:4:17: error: program 'no-such-program-vigil' not found in PATH"},
     {"directory as program", "root:\n  children:\n    - name: a\n      command: [/tmp]\n",
      "robot.yaml:4:17: error: program '/tmp' is a directory"},
-    {"not executable",
-     "root:\n  children:\n    - name: a\n      command: [/etc/passwd]\n",
+    {"not executable", "root:\n  children:\n    - name: a\n      command: [/etc/passwd]\n",
      "robot.yaml:4:17: error: program '/etc/passwd' is not executable"},
     {"duration without unit",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      start_timeout: 5\n",
@@ -111,8 +109,7 @@ const BadConfig kBadConfigs[] = {
      "root:\n  children:\n    - name: nav\n      children:\n        - {name: planner, command: "
      "[/bin/true], after: [nav]}\n",
      "robot.yaml:5:57: error: dependency cycle: planner -> planner"},
-    {"waits for itself",
-     "root:\n  children:\n    - {name: a, command: [/bin/true], after: [a]}\n",
+    {"waits for itself", "root:\n  children:\n    - {name: a, command: [/bin/true], after: [a]}\n",
      "robot.yaml:3:47: error: 'a' cannot wait for itself"},
     {"bad ready",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      ready: notfy\n",
@@ -137,8 +134,7 @@ const BadConfig kBadConfigs[] = {
     {"jitter out of range",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      backoff: {jitter: 2}\n",
      "robot.yaml:5:25: error: backoff.jitter must be between 0 and 1, not 2"},
-    {"bad name",
-     "root:\n  children:\n    - {name: \"lidar front\", command: [/bin/true]}\n",
+    {"bad name", "root:\n  children:\n    - {name: \"lidar front\", command: [/bin/true]}\n",
      "robot.yaml:3:14: error: name 'lidar front' must be 1-64 letters, digits, '_', '-' or '.'"},
     {"group without children", "root:\n  children:\n    - name: nav\n      children: []\n",
      "robot.yaml:4:17: error: group 'nav' has no children"},

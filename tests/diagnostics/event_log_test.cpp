@@ -77,7 +77,8 @@ TEST_F(EventLogTest, RetentionBoundsCountAndAge) {
   ASSERT_TRUE(log.ok());
   std::vector<health::Event> batch;
   for (int i = 0; i < 300; ++i) {
-    batch.push_back(event(static_cast<std::int64_t>(i) * 10'000'000, "a", health::EventKind::ready));
+    batch.push_back(
+        event(static_cast<std::int64_t>(i) * 10'000'000, "a", health::EventKind::ready));
   }
   (*log)->store(batch);
   // Age: now = 3000 s keeps events from 2000 s on (100 events); count keeps the newest 100.

@@ -10,7 +10,8 @@ using health::EventKind;
 using health::FailureKind;
 
 Event at(std::int64_t s, const std::string& component, EventKind kind,
-         FailureKind failure = FailureKind::none, nlohmann::json detail = nlohmann::json::object()) {
+         FailureKind failure = FailureKind::none,
+         nlohmann::json detail = nlohmann::json::object()) {
   Event e;
   e.wall_us = s * 1'000'000;
   e.mono_us = s * 1'000'000 + 7;  // a different origin: intervals must not depend on it

@@ -83,7 +83,8 @@ root:
   auto spawned = v.wait_for("camera", "spawned");
   auto timeout = v.wait_for("camera", "start_timeout");
   EXPECT_EQ(timeout["failure"], "not_ready");
-  const auto waited_us = timeout["mono_us"].get<std::int64_t>() - spawned["mono_us"].get<std::int64_t>();
+  const auto waited_us =
+      timeout["mono_us"].get<std::int64_t>() - spawned["mono_us"].get<std::int64_t>();
   EXPECT_GE(waited_us, 300'000);
   EXPECT_LE(waited_us, 300'000 + 1'000'000);
   auto scheduled = v.wait_for("camera", "restart_scheduled", 10s, timeout["id"]);
@@ -105,7 +106,8 @@ root:
   ASSERT_TRUE(v.request({{"cmd", "stop"}, {"name", "stubborn"}})["ok"].get<bool>());
   auto requested = v.wait_for("stubborn", "stop_requested");
   auto escalated = v.wait_for("stubborn", "stop_escalated");
-  const auto waited = escalated["mono_us"].get<std::int64_t>() - requested["mono_us"].get<std::int64_t>();
+  const auto waited =
+      escalated["mono_us"].get<std::int64_t>() - requested["mono_us"].get<std::int64_t>();
   EXPECT_GE(waited, 400'000);
   EXPECT_LE(waited, 400'000 + 1'000'000);
   auto exited = v.wait_for("stubborn", "exited");

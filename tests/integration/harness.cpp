@@ -20,7 +20,9 @@
 namespace vigil::testing {
 namespace fs = std::filesystem;
 
-std::string bin(const std::string& name) { return std::string(VIGIL_BIN_DIR) + "/" + name; }
+std::string bin(const std::string& name) {
+  return std::string(VIGIL_BIN_DIR) + "/" + name;
+}
 
 namespace {
 
@@ -61,12 +63,15 @@ Vigild::~Vigild() {
   if (pid_ != 0) stop();
   // Leftover components (after kill9 tests) must not outlive the test.
   std::error_code ec;
-  if (!::testing::Test::HasFailure()) fs::remove_all(dir_, ec);
-  else std::cerr << "vigild output (" << dir_ << "):\n" << vigild_output() << "\n";
+  if (!::testing::Test::HasFailure())
+    fs::remove_all(dir_, ec);
+  else
+    std::cerr << "vigild output (" << dir_ << "):\n" << vigild_output() << "\n";
 }
 
 void Vigild::write_config(const std::string& yaml) {
-  std::string text = replace_all(replace_all(yaml, "@BIN@", std::string(VIGIL_BIN_DIR)), "@DIR@", dir_);
+  std::string text =
+      replace_all(replace_all(yaml, "@BIN@", std::string(VIGIL_BIN_DIR)), "@DIR@", dir_);
   // Appended, so that line numbers in the test's yaml stay as written.
   if (text.find("state_dir:") == std::string::npos) text += "\nstate_dir: " + state_dir() + "\n";
   std::ofstream(config_path()) << text;
@@ -89,7 +94,8 @@ void Vigild::start() {
   std::strncpy(addr.sun_path, notify_path.c_str(), sizeof addr.sun_path - 1);
   ASSERT_EQ(::bind(notify.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
 
-  UniqueFd out(::open((dir_ + "/vigild.out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  UniqueFd out(
+      ::open((dir_ + "/vigild.out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   process::SpawnRequest request;
   request.argv = {bin("vigild"), "--config", config_path(), "--log-level", "debug"};
   for (char** e = environ; *e != nullptr; ++e) request.env.emplace_back(*e);
@@ -120,9 +126,10 @@ void Vigild::open_stream() {
   stream_ = connect_unix(state_dir() + "/control.sock");
   ASSERT_TRUE(stream_.valid()) << "cannot connect to the control socket";
   const std::int64_t after = events_.empty() ? 0 : events_.back()["id"].get<std::int64_t>();
-  write_all(stream_.get(),
-            json{{"cmd", "events"}, {"follow", true}, {"limit", 100000}, {"after_id", after}}.dump() +
-                "\n");
+  write_all(
+      stream_.get(),
+      json{{"cmd", "events"}, {"follow", true}, {"limit", 100000}, {"after_id", after}}.dump() +
+          "\n");
 }
 
 bool Vigild::read_stream(std::chrono::milliseconds budget) {
@@ -178,8 +185,7 @@ json Vigild::wait_for(const std::string& component, const std::string& kind,
       timeout, after_id);
 }
 
-bool Vigild::poll_until(const std::function<bool()>& condition,
-                        std::chrono::milliseconds timeout) {
+bool Vigild::poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;

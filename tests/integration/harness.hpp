@@ -6,11 +6,10 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/unique_fd.hpp"
 
@@ -31,7 +30,7 @@ class Vigild {
   void start();  // returns once vigild reports READY=1 and the event stream is open
   void write_config(const std::string& yaml);
   void kill9();  // SIGKILL vigild itself; its components keep running
-  int stop();  // SIGTERM and wait; returns vigild's exit status
+  int stop();    // SIGTERM and wait; returns vigild's exit status
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
   std::string config_path() const { return dir_ + "/robot.yaml"; }

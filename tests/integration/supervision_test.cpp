@@ -32,7 +32,8 @@ root:
       command: [@BIN@/robot_sim]
       ready: notify
     - name: group
-      strategy: )" + strategy + R"(
+      strategy: )" +
+         strategy + R"(
       children:
         - name: a
           command: [@BIN@/robot_sim]

@@ -17,7 +17,8 @@ std::string read(const std::string& path) {
 }
 
 TEST(OutputLog, KeepsTheLastLinesAndRotatesBySize) {
-  const auto dir = std::filesystem::temp_directory_path() / ("vigil-output-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("vigil-output-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "lidar.log").string();
   config::OutputSpec spec;
@@ -44,7 +45,8 @@ TEST(OutputLog, KeepsTheLastLinesAndRotatesBySize) {
   const std::string kept = read(path + ".2") + read(path + ".1") + read(path);
   EXPECT_EQ(total + "partial", total.substr(0, total.size() - (kept.size() - 7)) + kept);
   int received = 0;
-  const int id = log.subscribe([&](std::string_view chunk) { received += static_cast<int>(chunk.size()); });
+  const int id =
+      log.subscribe([&](std::string_view chunk) { received += static_cast<int>(chunk.size()); });
   log.append("abc\n");
   log.unsubscribe(id);
   log.append("def\n");

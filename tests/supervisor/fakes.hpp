@@ -39,7 +39,8 @@ class ManualScheduler final : public Scheduler {
       }
       auto due = timers_.end();
       for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-        if (it->second.when <= now_ && (due == timers_.end() || it->second.when < due->second.when)) {
+        if (it->second.when <= now_ &&
+            (due == timers_.end() || it->second.when < due->second.when)) {
           due = it;
         }
       }
@@ -84,7 +85,8 @@ class FakeRunner final : public supervisor::ProcessRunner {
     std::vector<int> signals;
   };
 
-  supervisor::LaunchResult launch(const config::ComponentSpec& spec, ExitCallback on_exit) override {
+  supervisor::LaunchResult launch(const config::ComponentSpec& spec,
+                                  ExitCallback on_exit) override {
     if (fail_exec.count(spec.name)) return {0, 0, ENOENT, "execve: No such file or directory"};
     const pid_t pid = next_pid_++;
     processes[pid] = {spec.name, pid, std::move(on_exit)};

@@ -222,7 +222,8 @@ root:
   EXPECT_TRUE(of("slow", health::EventKind::start_timeout).empty());
   sched_.advance(1s);
   ASSERT_EQ(of("slow", health::EventKind::start_timeout).size(), 1u);
-  EXPECT_EQ(of("slow", health::EventKind::start_timeout)[0].failure, health::FailureKind::not_ready);
+  EXPECT_EQ(of("slow", health::EventKind::start_timeout)[0].failure,
+            health::FailureKind::not_ready);
 }
 
 TEST_F(SupervisorTest, DependantsWaitForReadinessAndStopFirst) {
@@ -266,7 +267,8 @@ root:
   sched_.advance(10s);
   EXPECT_EQ(of("ghost", health::EventKind::exec_failed).size(), 1u);
   EXPECT_EQ(state("ghost"), "backoff");
-  EXPECT_TRUE(of("root", health::EventKind::escalated).empty()) << "exec failures must not escalate";
+  EXPECT_TRUE(of("root", health::EventKind::escalated).empty())
+      << "exec failures must not escalate";
   runner_.fail_exec.clear();
   sched_.advance(2s);
   EXPECT_EQ(state("ghost"), "running");

@@ -27,8 +27,9 @@ TEST(NotifyMessage, TriggerIsAHangReport) {
 }
 
 TEST(NotifyMessage, UnknownKeysAndBadValuesAreIgnoredAndCounted) {
-  auto m = parse_notify_message("FDSTORE=1\nREADY=2\nWATCHDOG_USEC=-5\nERRNO=abc\nnonsense\n\n"
-                                "MAINPID=0\nX-CUSTOM=1");
+  auto m = parse_notify_message(
+      "FDSTORE=1\nREADY=2\nWATCHDOG_USEC=-5\nERRNO=abc\nnonsense\n\n"
+      "MAINPID=0\nX-CUSTOM=1");
   EXPECT_FALSE(m.ready);
   EXPECT_FALSE(m.watchdog_usec);
   EXPECT_FALSE(m.error_number);
