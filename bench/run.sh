@@ -9,4 +9,5 @@ scripts/build.sh
 mkdir -p build/bench
 gcc -O2 -static -o build/bench/target bench/target.c
 gcc -O2 -o build/bench/respawn bench/respawn.c
+gcc -O2 -o build/bench/spawn_many bench/spawn_many.c
 exec python3 bench/bench.py

@@ -131,6 +131,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::io_context& i
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, Handler handler)
     : acceptor_(io, asio::local::stream_protocol::endpoint(path)),
+      retry_(io),
       path_(std::move(path)),
       handler_(std::move(handler)) {
   accept();
@@ -140,6 +141,7 @@ ControlServer::~ControlServer() {
   close_all();
   std::error_code ignored;
   acceptor_.close(ignored);
+  retry_.cancel();
   ::unlink(path_.c_str());
 }
 

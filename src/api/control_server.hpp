@@ -5,6 +5,7 @@
 // grow vigild's memory.
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/steady_timer.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -68,6 +69,7 @@ class ControlServer {
   void accept();
 
   asio::local::stream_protocol::acceptor acceptor_;
+  asio::steady_timer retry_;
   std::string path_;
   Handler handler_;
   void session_closed(const std::shared_ptr<Session>& session);

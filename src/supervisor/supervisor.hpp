@@ -151,6 +151,7 @@ class Supervisor {
   void apply_strategy(Group& parent, Component* failed_component, Group* failed_group,
                       const std::string& reason);
   void escalate(Group& group, const std::string& reason);
+  void arm_backoff(Component& c);
   void root_exhausted(const std::string& reason);
   void restart_components(const std::vector<Component*>& set, Duration delay,
                           const std::string& reason);
