@@ -22,7 +22,7 @@ struct Request {
   int limit = 100;            // events: how many, lines: logs
 };
 
-inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+inline constexpr std::size_t kMaxRequestBytes = std::size_t{64} * 1024;
 
 Result<Request> parse_request(std::string_view line);
 std::string_view to_string(Command c);

@@ -33,6 +33,7 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
+  // cppcheck-suppress passedByValue ; moved from
   Result(Error error) : error_(std::move(error.message)), ok_(false) {}  // NOLINT
 
   bool ok() const { return ok_; }

@@ -223,12 +223,13 @@ class Loader {
 
   std::optional<std::int64_t> integer(const YAML::Node& node, std::string_view what,
                                       std::int64_t lo, std::int64_t hi) {
-    auto s = scalar(node, what);
+    const auto s = scalar(node, what);
     if (!s) return std::nullopt;
+    const std::string_view text = *s;
     std::int64_t v = 0;
-    auto [ptr, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (ec != std::errc{} || ptr != s->data() + s->size()) {
-      error(node, fmt::format("{} must be a whole number, not '{}'", what, *s));
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || ptr != text.data() + text.size()) {
+      error(node, fmt::format("{} must be a whole number, not '{}'", what, text));
       return std::nullopt;
     }
     if (v < lo || v > hi) {

@@ -77,7 +77,7 @@ class ExecProbe final : public supervisor::Probe {
     request.argv = spec.ready.exec;
     request.cwd = spec.cwd;
     request.env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
-    for (const auto& [k, v] : spec.env) request.env.push_back(k + "=" + v);
+    for (const auto& [k, v] : spec.env) request.env.push_back(fmt::format("{}={}", k, v));
     auto spawned = process::spawn(request);
     auto state = state_;
     if (!spawned.process) {

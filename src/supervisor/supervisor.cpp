@@ -103,6 +103,13 @@ void collect(const Group& g, std::vector<Component*>& out) {
   }
 }
 
+std::vector<std::string> names_of(const std::vector<Component*>& components) {
+  std::vector<std::string> names;
+  names.reserve(components.size());
+  for (const auto* c : components) names.push_back(c->spec.name);
+  return names;
+}
+
 std::int64_t ms(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -509,7 +516,7 @@ void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
     c.stop_purpose = StopPurpose::none;
     c.stop_pending = false;
     advance_stops();
-    handle_termination(&c, nullptr, /*abnormal=*/true, c.stop_reason);
+    handle_termination(c, /*abnormal=*/true, c.stop_reason);
     return;
   }
   // An exit nobody asked for.
@@ -538,44 +545,45 @@ void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
   }
   c.state = State::stopped;  // momentarily: the policy below sets the real state
   emit(c.spec.name, EventKind::exited, "stopped", reason, failure, detail);
-  handle_termination(&c, nullptr, failure != FailureKind::none, reason);
+  handle_termination(c, failure != FailureKind::none, reason);
 }
 
-void Supervisor::handle_termination(Component* component, Group* group, bool abnormal,
-                                    const std::string& reason) {
-  const TimePoint now = deps_.scheduler.now();
-  if (component != nullptr) {
-    Component& c = *component;
-    c.stable_timer.cancel();
-    const auto type = c.spec.restart;
-    if (type == config::RestartType::temporary ||
-        (type == config::RestartType::transient && !abnormal)) {
-      c.wanted = false;
-      transition(c, abnormal ? State::failed : State::stopped, EventKind::stopped,
-                 fmt::format("{}; not restarted ({} component)", reason, config::to_string(type)));
-      request_reconcile();
-      check_shutdown_done();
-      return;
-    }
-    if (shutting_down_) {
-      after_stopped(c);
-      return;
-    }
+void Supervisor::handle_termination(Component& c, bool abnormal, const std::string& reason) {
+  c.stable_timer.cancel();
+  const auto type = c.spec.restart;
+  if (type == config::RestartType::temporary ||
+      (type == config::RestartType::transient && !abnormal)) {
+    c.wanted = false;
+    transition(c, abnormal ? State::failed : State::stopped, EventKind::stopped,
+               fmt::format("{}; not restarted ({} component)", reason, config::to_string(type)));
+    request_reconcile();
+    check_shutdown_done();
+    return;
   }
-  Group* parent = component != nullptr ? component->parent : group->parent;
+  if (shutting_down_) {
+    after_stopped(c);
+    return;
+  }
+  fail_to_parent(c.parent, &c, nullptr, reason);
+}
+
+// The parent of a failed node (a component, or a group that exceeded its intensity) records
+// a restart: within its own intensity it applies its strategy, beyond it it fails in turn.
+void Supervisor::fail_to_parent(Group* parent, Component* failed_component, Group* failed_group,
+                                const std::string& reason) {
   if (parent == nullptr) {
     root_exhausted(reason);
     return;
   }
-  if (!parent->intensity.record(now)) {
-    escalate(
-        *parent,
-        fmt::format("more than {} restarts within {} (last: {}: {})",
-                    parent->spec.intensity.restarts, format_duration(parent->spec.intensity.within),
-                    component != nullptr ? component->spec.name : group->spec.name, reason));
+  if (!parent->intensity.record(deps_.scheduler.now())) {
+    const std::string& name =
+        failed_component != nullptr ? failed_component->spec.name : failed_group->spec.name;
+    escalate(*parent, fmt::format("more than {} restarts within {} (last: {}: {})",
+                                  parent->spec.intensity.restarts,
+                                  format_duration(parent->spec.intensity.within), name, reason));
     return;
   }
-  apply_strategy(*parent, component, group, reason);
+  apply_strategy(*parent, failed_component, failed_group, reason);
 }
 
 void Supervisor::apply_strategy(Group& parent, Component* failed_component, Group* failed_group,
@@ -615,8 +623,7 @@ void Supervisor::apply_strategy(Group& parent, Component* failed_component, Grou
     else
       collect(*g, set);
   }
-  std::vector<std::string> names;
-  for (auto* c : set) names.push_back(c->spec.name);
+  const auto names = names_of(set);
   emit(failed_name, EventKind::restart_scheduled, "backoff",
        fmt::format("restart in {} (attempt {}, {} in group {}): {}", format_duration(delay),
                    attempt, config::to_string(parent.spec.strategy), parent.spec.name, reason),
@@ -664,16 +671,15 @@ void Supervisor::arm_backoff(Component& c) {
 void Supervisor::escalate(Group& group, const std::string& reason) {
   std::vector<Component*> members;
   collect(group, members);
-  std::vector<std::string> names;
-  for (auto* c : members) names.push_back(c->spec.name);
+  const auto names = names_of(members);
   emit(group.spec.name, EventKind::escalated, "failed",
        fmt::format("group {} failed: {}", group_path(&group), reason), FailureKind::none,
        {{"restarts", group.spec.intensity.restarts},
         {"within_ms", ms(group.spec.intensity.within)},
         {"members", names}});
   group.intensity.reset();
-  handle_termination(nullptr, &group, /*abnormal=*/true,
-                     fmt::format("group {} exceeded its restart intensity", group.spec.name));
+  fail_to_parent(group.parent, nullptr, &group,
+                 fmt::format("group {} exceeded its restart intensity", group.spec.name));
 }
 
 void Supervisor::root_exhausted(const std::string& reason) {
@@ -730,7 +736,7 @@ void Supervisor::advance_stops() {
   }
 }
 
-void Supervisor::send_stop_signal(Component& c, int signal, std::string reason) {
+void Supervisor::send_stop_signal(Component& c, int signal, const std::string& reason) {
   c.stop_signalled = true;
   c.stop_pending = false;
   if (c.state != State::stopping) {

@@ -146,8 +146,9 @@ class Supervisor {
   void on_exit(Component& c, const process::ExitStatus& status);
   void fail(Component& c, health::FailureKind kind, health::EventKind event, std::string reason,
             int signal, nlohmann::json detail);
-  void handle_termination(Component* component, Group* group, bool abnormal,
-                          const std::string& reason);
+  void handle_termination(Component& c, bool abnormal, const std::string& reason);
+  void fail_to_parent(Group* parent, Component* failed_component, Group* failed_group,
+                      const std::string& reason);
   void apply_strategy(Group& parent, Component* failed_component, Group* failed_group,
                       const std::string& reason);
   void escalate(Group& group, const std::string& reason);
@@ -159,7 +160,7 @@ class Supervisor {
   // Stopping.
   void begin_stop(Component& c, StopPurpose purpose, std::string reason);
   void advance_stops();
-  void send_stop_signal(Component& c, int signal, std::string reason);
+  void send_stop_signal(Component& c, int signal, const std::string& reason);
   void after_stopped(Component& c);
   void check_shutdown_done();
 
