@@ -21,6 +21,13 @@ std::string ago(std::int64_t now_us, std::int64_t then_us) {
   return format_duration(std::chrono::microseconds(now_us - then_us)) + " ago";
 }
 
+// Display columns of a UTF-8 string (the tree's box-drawing characters are one column each).
+std::size_t columns(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
 void render(const nlohmann::json& node, const std::string& prefix, bool last, bool top,
             const Style& style, std::int64_t now_us, std::string& out) {
   const std::string branch = top ? "" : (last ? "└─ " : "├─ ");
@@ -39,7 +46,10 @@ void render(const nlohmann::json& node, const std::string& prefix, bool last, bo
     return;
   }
   const std::string state = node.value("state", "?");
-  std::string line = fmt::format("{}{}{:<18} {}", prefix, branch, name,
+  // Every tree level indents by 3 columns; pad the name so the state column lines up.
+  const std::size_t indent = columns(prefix) + columns(branch);
+  const std::size_t width = indent < 24 ? 24 - indent : 1;
+  std::string line = fmt::format("{}{}{:<{}} {}", prefix, branch, name, width,
                                  style.paint(fmt::format("{:<9}", state), state_colour(state)));
   const int pid = node.value("pid", 0);
   line += pid != 0 ? fmt::format(" pid {:<7}", pid) : std::string(12, ' ');
