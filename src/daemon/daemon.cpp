@@ -110,11 +110,16 @@ class Daemon {
         spec_, supervisor::Dependencies{
                    *runner_, *prober_, scheduler_,
                    [this](health::Event e) { bus_->publish(std::move(e)); },
-                   [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }});
+                   [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); },
+                   [this] {
+                     if (notify_) notify_->drain();
+                   }});
 
     auto notify = watchdog::NotifySocket::bind(
         io_, spec_.state_dir + "/notify.sock",
-        [this](pid_t sender, const watchdog::NotifyMessage& m) { on_notify(sender, m); });
+        [this](pid_t sender, const watchdog::NotifyMessage& m, TimePoint arrival) {
+          on_notify(sender, m, arrival);
+        });
     if (!notify) {
       spdlog::critical("{}", notify.error());
       return kExitSystem;
@@ -208,13 +213,14 @@ class Daemon {
   // Attributes a datagram by the kernel-checked sender pid: the main process itself, any
   // process in the component's session, or a descendant of the main process (found through
   // /proc). Anyone else is dropped and counted.
-  void on_notify(pid_t sender, const watchdog::NotifyMessage& m) {
-    if (supervisor_->on_notify_from(sender, m)) return;  // the main process: the common case
+  void on_notify(pid_t sender, const watchdog::NotifyMessage& m, TimePoint arrival) {
+    // The main process: the common case.
+    if (supervisor_->on_notify_from(sender, m, arrival)) return;
     // A helper process of a component: its session, or an ancestor that is a main process.
     auto st = process::read_proc_stat(sender);
-    if (st && supervisor_->on_notify_from(st->session, m)) return;
+    if (st && supervisor_->on_notify_from(st->session, m, arrival)) return;
     for (int depth = 0; st && st->ppid > 1 && depth < 32; ++depth) {
-      if (supervisor_->on_notify_from(st->ppid, m)) return;
+      if (supervisor_->on_notify_from(st->ppid, m, arrival)) return;
       st = process::read_proc_stat(st->ppid);
     }
     ++notify_dropped_;

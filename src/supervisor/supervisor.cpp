@@ -430,7 +430,13 @@ void Supervisor::arm_watchdog(Component& c) {
 
 void Supervisor::on_watchdog_deadline(Component& c) {
   if (!c.watchdog_timeout || c.state != State::running) return;
-  const TimePoint now = deps_.scheduler.now();
+  TimePoint now = deps_.scheduler.now();
+  if (c.last_heartbeat + *c.watchdog_timeout <= now && deps_.drain_notifications) {
+    // A heartbeat may be waiting in the socket, received before the deadline: read it first.
+    deps_.drain_notifications();
+    if (!c.watchdog_timeout || c.state != State::running) return;
+    now = deps_.scheduler.now();
+  }
   const TimePoint deadline = c.last_heartbeat + *c.watchdog_timeout;
   if (deadline > now) {
     arm_watchdog(c);
@@ -821,23 +827,25 @@ void Supervisor::shutdown(std::function<void()> done) {
   check_shutdown_done();
 }
 
-bool Supervisor::on_notify_from(pid_t sender, const watchdog::NotifyMessage& m) {
+bool Supervisor::on_notify_from(pid_t sender, const watchdog::NotifyMessage& m,
+                                TimePoint arrival) {
   auto it = by_pid_.find(sender);
   if (it == by_pid_.end()) return false;
-  handle_notify(*it->second, m);
+  handle_notify(*it->second, m, arrival);
   return true;
 }
 
 void Supervisor::on_notify(const std::string& component, const watchdog::NotifyMessage& m) {
   Component* c = find_component(component);
-  if (c != nullptr && c->alive()) handle_notify(*c, m);
+  if (c != nullptr && c->alive()) handle_notify(*c, m, deps_.scheduler.now());
 }
 
-void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessage& m) {
+void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessage& m,
+                               TimePoint arrival) {
   Component* c = &component;
   const TimePoint now = deps_.scheduler.now();
   if (m.watchdog_ping) {
-    c->last_heartbeat = now;
+    c->last_heartbeat = std::max(c->last_heartbeat, std::min(arrival, now));
     ++c->heartbeats;
   }
   if (m.status) c->status_text = *m.status;

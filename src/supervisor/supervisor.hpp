@@ -61,6 +61,9 @@ struct Dependencies {
   Scheduler& scheduler;
   std::function<void(health::Event)> emit;
   std::function<double()> uniform;  // in [0, 1): backoff jitter
+  // Delivers notify datagrams already received but not yet read (they are read in batches).
+  // Called before a missed watchdog deadline is declared a hang. May be empty.
+  std::function<void()> drain_notifications = {};
 };
 
 // Recorded process of a previous vigild, offered for adoption at start.
@@ -88,8 +91,10 @@ class Supervisor {
   // is a component's main process or leads its session (every component runs in a session of
   // its own, so the session id is the main pid); false otherwise, and the caller may retry
   // with the sender's session or ancestors. O(1): this runs for every heartbeat.
-  bool on_notify_from(pid_t sender, const watchdog::NotifyMessage& message);
-  // The same, for a component named directly.
+  // `arrival` is when the kernel received the datagram: a heartbeat counts from then, however
+  // late it is read.
+  bool on_notify_from(pid_t sender, const watchdog::NotifyMessage& message, TimePoint arrival);
+  // The same, for a component named directly, arriving now.
   void on_notify(const std::string& component, const watchdog::NotifyMessage& message);
 
   // Operator commands on a component or a group (with all its members).
@@ -137,7 +142,7 @@ class Supervisor {
   void become_ready(Component& c, const std::string& how);
   void arm_watchdog(Component& c);
   void on_watchdog_deadline(Component& c);
-  void handle_notify(Component& c, const watchdog::NotifyMessage& message);
+  void handle_notify(Component& c, const watchdog::NotifyMessage& message, TimePoint arrival);
   void set_pid(Component& c, pid_t pid);
   void run_probe(Component& c);
   void on_probe_result(Component& c, bool ok, const std::string& detail);

@@ -28,6 +28,9 @@ Result<std::unique_ptr<NotifySocket>> NotifySocket::bind(asio::io_context& io,
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) {
     return make_error(fmt::format("notify socket SO_PASSCRED: {}", std::strerror(errno)));
   }
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0) {
+    return make_error(fmt::format("notify socket SO_TIMESTAMPNS: {}", std::strerror(errno)));
+  }
   // Plenty of room for bursts from many components heartbeating at once.
   const int rcvbuf = 4 << 20;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
@@ -71,6 +74,11 @@ void NotifySocket::on_readable() {
 // Reads every queued datagram per wake-up, kBatch per system call.
 std::size_t NotifySocket::drain() {
   std::size_t total = 0;
+  // Arrival stamps are wall-clock; map them onto the monotonic clock through one pair of
+  // readings per drain (a wall-clock step between arrival and now would skew by the step,
+  // bounded below by "now" in the supervisor).
+  const auto mono_now = std::chrono::steady_clock::now();
+  const auto wall_now = std::chrono::system_clock::now();
   std::array<mmsghdr, kBatch> messages{};
   std::array<iovec, kBatch> iovs{};
   for (int round = 0; round < 64; ++round) {
@@ -91,8 +99,20 @@ std::size_t NotifySocket::drain() {
       ++received_;
       msghdr& msg = messages[static_cast<std::size_t>(i)].msg_hdr;
       pid_t sender = 0;
+      auto arrival = mono_now;
       for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+          timespec ts{};
+          std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          const auto wall = std::chrono::system_clock::time_point(
+              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                  std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+          const auto age = wall_now - wall;
+          if (age > std::chrono::system_clock::duration::zero()) {
+            arrival = mono_now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+          }
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
             c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
           ucred cred{};
           std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
@@ -112,8 +132,10 @@ std::size_t NotifySocket::drain() {
         continue;
       }
       const auto length = messages[static_cast<std::size_t>(i)].msg_len;
-      handler_(sender, parse_notify_message(std::string_view(
-                           slots_[static_cast<std::size_t>(i)].data.data(), length)));
+      handler_(sender,
+               parse_notify_message(
+                   std::string_view(slots_[static_cast<std::size_t>(i)].data.data(), length)),
+               arrival);
     }
     if (static_cast<std::size_t>(n) < kBatch) return total;
   }

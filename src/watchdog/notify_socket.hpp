@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <chrono>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
@@ -19,13 +20,18 @@ namespace vigil::watchdog {
 
 class NotifySocket {
  public:
-  using Handler = std::function<void(pid_t sender, const NotifyMessage& message)>;
+  // `arrival`: when the kernel queued the datagram (SO_TIMESTAMPNS), on the monotonic clock.
+  using Handler = std::function<void(pid_t sender, const NotifyMessage& message,
+                                     std::chrono::steady_clock::time_point arrival)>;
 
   // Binds `path` (replacing a stale socket file) with mode 0666 — components may run as other
   // users; trust comes from the kernel-checked sender pid, not from who can write.
   static Result<std::unique_ptr<NotifySocket>> bind(asio::io_context& io, const std::string& path,
                                                     Handler handler);
   ~NotifySocket();
+
+  // Reads and delivers everything queued now; returns how many datagrams.
+  std::size_t drain();
 
   const std::string& path() const { return path_; }
   std::uint64_t received() const { return received_; }
@@ -35,13 +41,14 @@ class NotifySocket {
   NotifySocket(asio::io_context& io, int fd, std::string path, Handler handler);
   void wait();
   void on_readable();
-  std::size_t drain();
 
   asio::posix::stream_descriptor socket_;
   // While datagrams keep arriving, the socket is read every kCoalesce on a timer instead of on
-  // every arrival: a thousand components at 10 Hz then cost ~250 wake-ups a second instead of
-  // thousands, and a heartbeat is seen at most kCoalesce late.
-  static constexpr std::chrono::milliseconds kCoalesce{4};
+  // every arrival: a thousand components at 10 Hz then cost ~100 wake-ups a second instead of
+  // thousands. Heartbeats carry their kernel arrival time and the supervisor drains the socket
+  // before declaring a hang, so the delay never changes when a hang is detected; a READY=1
+  // under sustained load is seen at most kCoalesce late.
+  static constexpr std::chrono::milliseconds kCoalesce{10};
   asio::steady_timer coalesce_;
   std::string path_;
   Handler handler_;

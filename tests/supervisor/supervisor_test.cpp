@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "config/loader.hpp"
 #include "supervisor/fakes.hpp"
 
@@ -23,7 +25,12 @@ class SupervisorTest : public ::testing::Test {
     sup_ = std::make_unique<supervisor::Supervisor>(
         spec_, supervisor::Dependencies{runner_, prober_, sched_,
                                         [this](Event e) { events_.push_back(std::move(e)); },
-                                        [] { return 0.5; }});  // u = 0: no jitter
+                                        [] { return 0.5; },  // u = 0: no jitter
+                                        [this] {
+                                          auto pending = std::move(unread_);
+                                          unread_.clear();
+                                          for (auto& fn : pending) fn();
+                                        }});
     sup_->start();
     sched_.settle();
   }
@@ -56,6 +63,8 @@ class SupervisorTest : public ::testing::Test {
     sched_.settle();
   }
 
+  // Datagrams the kernel has received but vigild has not read yet (read in batches).
+  std::vector<std::function<void()>> unread_;
   ManualScheduler sched_;
   FakeRunner runner_;
   NoProber prober_;
@@ -187,6 +196,29 @@ root:
   // The watchdog signal (SIGABRT by default) went to the process group; it died of it.
   EXPECT_EQ(runner_.processes.begin()->second.signals.front(), SIGABRT);
   EXPECT_EQ(state("planner"), "backoff");
+}
+
+TEST_F(SupervisorTest, HeartbeatReceivedBeforeTheDeadlineButNotYetReadIsNotAHang) {
+  start(R"(
+root:
+  children:
+    - name: planner
+      command: [/bin/planner]
+      watchdog: {timeout: 500ms}
+)");
+  const pid_t pid = runner_.pid_of("planner");
+  sched_.advance(400ms);
+  const TimePoint arrival = sched_.now();
+  unread_.push_back([this, pid, arrival] {
+    sup_->on_notify_from(pid, watchdog::parse_notify_message("WATCHDOG=1"), arrival);
+  });
+  sched_.advance(100ms);  // the deadline of the previous heartbeat: the socket is drained first
+  EXPECT_TRUE(of("planner", health::EventKind::hang_detected).empty());
+  sched_.advance(399ms);
+  EXPECT_TRUE(of("planner", health::EventKind::hang_detected).empty());
+  sched_.advance(1ms);  // 500 ms after the heartbeat's arrival, not after it was read
+  ASSERT_EQ(of("planner", health::EventKind::hang_detected).size(), 1u);
+  EXPECT_EQ(of("planner", health::EventKind::hang_detected)[0].detail["since_heartbeat_ms"], 500);
 }
 
 TEST_F(SupervisorTest, WatchdogUsecAndTriggerFromTheComponent) {
