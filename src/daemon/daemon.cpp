@@ -11,6 +11,7 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 
@@ -115,6 +116,7 @@ class Daemon {
                      if (notify_) notify_->drain();
                    }});
 
+    raise_datagram_queue();
     auto notify = watchdog::NotifySocket::bind(
         io_, spec_.state_dir + "/notify.sock",
         [this](pid_t sender, const watchdog::NotifyMessage& m, TimePoint arrival) {
@@ -166,6 +168,33 @@ class Daemon {
     return lock_.acquire(spec_.state_dir + "/vigild.lock");
   }
 
+  // The kernel queues at most net.unix.max_dgram_qlen datagrams on a Unix socket (10 by
+  // default); beyond that, senders block. Hundreds of components heartbeating then stall on
+  // a busy vigild. systemd raises it to 512 for its own notify socket (sysctl.d/50-default);
+  // vigild does the same when it may, before creating its socket.
+  static void raise_datagram_queue() {
+    constexpr int kWanted = 512;
+    const char* path = "/proc/sys/net/unix/max_dgram_qlen";
+    int current = 0;
+    if (FILE* f = std::fopen(path, "r")) {
+      if (std::fscanf(f, "%d", &current) != 1) current = 0;
+      std::fclose(f);
+    }
+    if (current <= 0 || current >= kWanted) return;
+    if (FILE* f = std::fopen(path, "w")) {
+      std::fprintf(f, "%d\n", kWanted);
+      const bool ok = std::fclose(f) == 0;
+      if (ok) {
+        spdlog::info("raised net.unix.max_dgram_qlen from {} to {} for the notify socket", current,
+                     kWanted);
+        return;
+      }
+    }
+    spdlog::warn("net.unix.max_dgram_qlen is {}: with many components heartbeating, senders may "
+                 "block; set it to {} (as systemd does)",
+                 current, kWanted);
+  }
+
   void publish_daemon_event(health::EventKind kind, std::string reason, json detail) {
     health::Event e;
     e.wall_us = scheduler_.wall_now_us();
@@ -200,7 +229,6 @@ class Daemon {
                          {{"why", why}});
     supervisor_->shutdown([this] {
       bus_->flush();
-      notify_.reset();
       signals_.cancel();
       prune_timer_.cancel();
       self_watchdog_.cancel();
@@ -218,7 +246,13 @@ class Daemon {
     if (supervisor_->on_notify_from(sender, m, arrival)) return;
     // A helper process of a component: its session, or an ancestor that is a main process.
     auto st = process::read_proc_stat(sender);
-    if (st && supervisor_->on_notify_from(st->session, m, arrival)) return;
+    if (!st) {
+      // The sender has exited since (a heartbeat queued just before a crash): nothing to
+      // attribute, and nothing foreign either.
+      ++notify_late_;
+      return;
+    }
+    if (supervisor_->on_notify_from(st->session, m, arrival)) return;
     for (int depth = 0; st && st->ppid > 1 && depth < 32; ++depth) {
       if (supervisor_->on_notify_from(st->ppid, m, arrival)) return;
       st = process::read_proc_stat(st->ppid);
@@ -278,6 +312,7 @@ class Daemon {
                                    {"shutting_down", shutting_down_},
                                    {"notify_received", notify_->received()},
                                    {"notify_dropped", notify_dropped_},
+               {"notify_late", notify_late_},
                                    {"event_log_write_errors", event_log_->write_errors()}}}});
       case Command::start:
       case Command::stop:
@@ -399,6 +434,7 @@ class Daemon {
   Timer drain_timer_;
   std::chrono::microseconds self_watchdog_interval_{0};
   std::uint64_t notify_dropped_ = 0;
+  std::uint64_t notify_late_ = 0;
   TimePoint last_drop_log_{};
   std::int64_t started_us_ = wall_clock_us();
   bool shutting_down_ = false;

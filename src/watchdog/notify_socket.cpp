@@ -52,10 +52,13 @@ NotifySocket::~NotifySocket() {
   ::unlink(path_.c_str());
 }
 
+// Handlers hold a weak token: a completion already queued when the socket is destroyed (an
+// expired timer cannot be cancelled any more) must not touch the destroyed object.
 void NotifySocket::wait() {
-  socket_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
-    if (!ec) on_readable();
-  });
+  socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [this, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {
+                       if (!ec && !alive.expired()) on_readable();
+                     });
 }
 
 // The first datagram after a quiet spell is handled at once (READY=1 is not delayed); while
@@ -66,8 +69,8 @@ void NotifySocket::on_readable() {
     return;
   }
   coalesce_.expires_after(kCoalesce);
-  coalesce_.async_wait([this](const std::error_code& ec) {
-    if (!ec) on_readable();
+  coalesce_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {
+    if (!ec && !alive.expired()) on_readable();
   });
 }
 

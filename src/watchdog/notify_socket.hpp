@@ -10,6 +10,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,7 @@ class NotifySocket {
     alignas(cmsghdr) std::array<char, 256> control;
   };
   std::vector<Slot> slots_{kBatch};
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::uint64_t received_ = 0;
   std::uint64_t without_credentials_ = 0;
 };
