@@ -110,6 +110,8 @@ std::vector<std::string> names_of(const std::vector<Component*>& components) {
   return names;
 }
 
+constexpr Duration kWatchdogSlack = std::chrono::milliseconds(4);
+
 std::int64_t ms(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
@@ -421,10 +423,16 @@ void Supervisor::become_ready(Component& c, const std::string& how) {
 // Heartbeats only store a time; the deadline timer checks it when it fires and re-arms to the
 // newest deadline. A heartbeat therefore costs no timer operation, and a miss is still seen
 // exactly at last heartbeat + timeout.
+//
+// Deadlines are rounded up to a kWatchdogSlack grid, so that the deadlines of many components
+// share wake-ups (a thousand components with a 1 s watchdog need at most 1 s / kWatchdogSlack
+// wake-ups a second, not a thousand); a hang is then seen at most kWatchdogSlack late.
 void Supervisor::arm_watchdog(Component& c) {
   if (!c.watchdog_timeout || c.state != State::running) return;
   Component* cp = &c;
-  c.watchdog_timer.arm_at(c.last_heartbeat + *c.watchdog_timeout,
+  const auto deadline = (c.last_heartbeat + *c.watchdog_timeout).time_since_epoch();
+  const auto slots = (deadline + kWatchdogSlack - Duration{1}) / kWatchdogSlack;
+  c.watchdog_timer.arm_at(TimePoint(slots * kWatchdogSlack),
                           [this, cp] { on_watchdog_deadline(*cp); });
 }
 
