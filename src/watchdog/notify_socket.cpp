@@ -44,7 +44,7 @@ Result<std::unique_ptr<NotifySocket>> NotifySocket::bind(asio::io_context& io,
 }
 
 NotifySocket::NotifySocket(asio::io_context& io, int fd, std::string path, Handler handler)
-    : socket_(io, fd), coalesce_(io), path_(std::move(path)), handler_(std::move(handler)) {
+    : io_(io), fd_(fd), coalesce_(io), path_(std::move(path)), handler_(std::move(handler)) {
   wait();
 }
 
@@ -55,7 +55,8 @@ NotifySocket::~NotifySocket() {
 // Handlers hold a weak token: a completion already queued when the socket is destroyed (an
 // expired timer cannot be cancelled any more) must not touch the destroyed object.
 void NotifySocket::wait() {
-  socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+  if (!watcher_) watcher_.emplace(io_, fd_.get());
+  watcher_->async_wait(asio::posix::stream_descriptor::wait_read,
                      [this, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {
                        if (!ec && !alive.expired()) on_readable();
                      });
@@ -67,6 +68,12 @@ void NotifySocket::on_readable() {
   if (drain() == 0) {
     wait();
     return;
+  }
+  // Off epoll while coalescing: a registered (edge-triggered) socket would still wake the loop
+  // on every arrival, which is exactly what the timer is here to avoid.
+  if (watcher_) {
+    watcher_->release();
+    watcher_.reset();
   }
   coalesce_.expires_after(kCoalesce);
   coalesce_.async_wait([this, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {
@@ -94,7 +101,7 @@ std::size_t NotifySocket::drain() {
       messages[i].msg_hdr.msg_controllen = slots_[i].control.size();
       messages[i].msg_len = 0;
     }
-    const int n = ::recvmmsg(socket_.native_handle(), messages.data(), kBatch,
+    const int n = ::recvmmsg(fd_.get(), messages.data(), kBatch,
                              MSG_DONTWAIT | MSG_CMSG_CLOEXEC, nullptr);
     if (n <= 0) return total;  // EAGAIN: drained
     total += static_cast<std::size_t>(n);

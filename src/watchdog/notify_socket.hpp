@@ -11,10 +11,12 @@
 #include <asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/unique_fd.hpp"
 #include "watchdog/notify_message.hpp"
 
 namespace vigil::watchdog {
@@ -43,7 +45,9 @@ class NotifySocket {
   void wait();
   void on_readable();
 
-  asio::posix::stream_descriptor socket_;
+  asio::io_context& io_;
+  UniqueFd fd_;
+  std::optional<asio::posix::stream_descriptor> watcher_;  // only while waiting for data
   // While datagrams keep arriving, the socket is read every kCoalesce on a timer instead of on
   // every arrival: a thousand components at 10 Hz then cost ~100 wake-ups a second instead of
   // thousands. Heartbeats carry their kernel arrival time and the supervisor drains the socket
