@@ -117,11 +117,10 @@ class Daemon {
                    }});
 
     raise_datagram_queue();
-    auto notify = watchdog::NotifySocket::bind(
-        io_, spec_.state_dir + "/notify.sock",
-        [this](pid_t sender, const watchdog::NotifyMessage& m, TimePoint arrival) {
-          on_notify(sender, m, arrival);
-        });
+    auto notify =
+        watchdog::NotifySocket::bind(io_, spec_.state_dir + "/notify.sock",
+                                     [this](pid_t sender, const watchdog::NotifyMessage& m,
+                                            TimePoint arrival) { on_notify(sender, m, arrival); });
     if (!notify) {
       spdlog::critical("{}", notify.error());
       return kExitSystem;
@@ -190,9 +189,10 @@ class Daemon {
         return;
       }
     }
-    spdlog::warn("net.unix.max_dgram_qlen is {}: with many components heartbeating, senders may "
-                 "block; set it to {} (as systemd does)",
-                 current, kWanted);
+    spdlog::warn(
+        "net.unix.max_dgram_qlen is {}: with many components heartbeating, senders may "
+        "block; set it to {} (as systemd does)",
+        current, kWanted);
   }
 
   void publish_daemon_event(health::EventKind kind, std::string reason, json detail) {
@@ -312,7 +312,7 @@ class Daemon {
                                    {"shutting_down", shutting_down_},
                                    {"notify_received", notify_->received()},
                                    {"notify_dropped", notify_dropped_},
-               {"notify_late", notify_late_},
+                                   {"notify_late", notify_late_},
                                    {"event_log_write_errors", event_log_->write_errors()}}}});
       case Command::start:
       case Command::stop:

@@ -36,7 +36,6 @@ void OutputLog::rotate() {
 }
 
 void OutputLog::append(std::string_view data) {
-  total_bytes_ += data.size();
   if (file_.valid()) {
     // Rotate on line boundaries where possible so a line is not split across files.
     if (file_size_ + data.size() > spec_.max_size && file_size_ > 0) rotate();

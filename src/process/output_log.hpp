@@ -30,7 +30,6 @@ class OutputLog {
   int subscribe(Listener listener);
   void unsubscribe(int id);
   const std::string& path() const { return path_; }
-  std::uint64_t bytes_written() const { return total_bytes_; }
 
  private:
   void open_file();
@@ -41,7 +40,6 @@ class OutputLog {
   config::OutputSpec spec_;
   UniqueFd file_;
   std::uint64_t file_size_ = 0;
-  std::uint64_t total_bytes_ = 0;
   std::deque<std::string> lines_;
   std::string partial_;
   std::map<int, Listener> listeners_;

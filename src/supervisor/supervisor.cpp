@@ -200,10 +200,6 @@ std::vector<Component*> Supervisor::components_under(const std::string& name) co
   return out;
 }
 
-bool Supervisor::has_node(const std::string& name) const {
-  return by_name_.count(name) != 0 || groups_.count(name) != 0;
-}
-
 bool Supervisor::is_component(const std::string& name) const {
   return by_name_.count(name) != 0;
 }
@@ -213,11 +209,6 @@ int Supervisor::alive_count() const {
   for (auto* c : components_) n += c->alive() ? 1 : 0;
   for (const auto& c : retired_) n += c->alive() ? 1 : 0;
   return n;
-}
-
-std::string Supervisor::component_of_main_pid(pid_t pid) const {
-  auto it = by_pid_.find(pid);
-  return it == by_pid_.end() ? std::string() : it->second->spec.name;
 }
 
 void Supervisor::set_pid(Component& c, pid_t pid) {
@@ -835,8 +826,7 @@ void Supervisor::shutdown(std::function<void()> done) {
   check_shutdown_done();
 }
 
-bool Supervisor::on_notify_from(pid_t sender, const watchdog::NotifyMessage& m,
-                                TimePoint arrival) {
+bool Supervisor::on_notify_from(pid_t sender, const watchdog::NotifyMessage& m, TimePoint arrival) {
   auto it = by_pid_.find(sender);
   if (it == by_pid_.end()) return false;
   handle_notify(*it->second, m, arrival);

@@ -109,10 +109,6 @@ class Supervisor {
   // The tree with each node's state, for `vigil status` and other observers.
   nlohmann::json status() const;
 
-  // The component whose live main process has this pid; empty if none.
-  std::string component_of_main_pid(pid_t pid) const;
-
-  bool has_node(const std::string& name) const;
   bool is_component(const std::string& name) const;
   int alive_count() const;
 

@@ -57,9 +57,9 @@ NotifySocket::~NotifySocket() {
 void NotifySocket::wait() {
   if (!watcher_) watcher_.emplace(io_, fd_.get());
   watcher_->async_wait(asio::posix::stream_descriptor::wait_read,
-                     [this, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {
-                       if (!ec && !alive.expired()) on_readable();
-                     });
+                       [this, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {
+                         if (!ec && !alive.expired()) on_readable();
+                       });
 }
 
 // The first datagram after a quiet spell is handled at once (READY=1 is not delayed); while
@@ -101,8 +101,8 @@ std::size_t NotifySocket::drain() {
       messages[i].msg_hdr.msg_controllen = slots_[i].control.size();
       messages[i].msg_len = 0;
     }
-    const int n = ::recvmmsg(fd_.get(), messages.data(), kBatch,
-                             MSG_DONTWAIT | MSG_CMSG_CLOEXEC, nullptr);
+    const int n =
+        ::recvmmsg(fd_.get(), messages.data(), kBatch, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, nullptr);
     if (n <= 0) return total;  // EAGAIN: drained
     total += static_cast<std::size_t>(n);
     for (int i = 0; i < n; ++i) {
@@ -120,10 +120,11 @@ std::size_t NotifySocket::drain() {
                   std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
           const auto age = wall_now - wall;
           if (age > std::chrono::system_clock::duration::zero()) {
-            arrival = mono_now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+            arrival =
+                mono_now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
           }
         } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
-            c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+                   c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
           ucred cred{};
           std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
           sender = cred.pid;
@@ -137,10 +138,9 @@ std::size_t NotifySocket::drain() {
           }
         }
       }
-      if (sender <= 0) {
-        ++without_credentials_;
-        continue;
-      }
+      // SO_PASSCRED makes the kernel attach credentials to every datagram; one without them
+      // cannot be attributed, so it is ignored.
+      if (sender <= 0) continue;
       const auto length = messages[static_cast<std::size_t>(i)].msg_len;
       handler_(sender,
                parse_notify_message(

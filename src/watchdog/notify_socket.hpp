@@ -5,10 +5,10 @@
 #include <sys/types.h>
 
 #include <array>
-#include <chrono>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -38,7 +38,6 @@ class NotifySocket {
 
   const std::string& path() const { return path_; }
   std::uint64_t received() const { return received_; }
-  std::uint64_t without_credentials() const { return without_credentials_; }
 
  private:
   NotifySocket(asio::io_context& io, int fd, std::string path, Handler handler);
@@ -67,7 +66,6 @@ class NotifySocket {
   std::vector<Slot> slots_{kBatch};
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::uint64_t received_ = 0;
-  std::uint64_t without_credentials_ = 0;
 };
 
 }  // namespace vigil::watchdog
