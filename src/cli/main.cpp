@@ -3,13 +3,17 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "cli/client.hpp"
 #include "cli/format.hpp"
 #include "common/scheduler.hpp"
 #include "common/units.hpp"
 #include "config/loader.hpp"
+#include "diagnostics/event_log.hpp"
+#include "diagnostics/report.hpp"
 
 namespace {
 
@@ -44,9 +48,75 @@ Result<std::string> find_socket(const Target& t) {
   return std::string(".vigil/control.sock");
 }
 
+struct Answer {
+  std::optional<cli::ControlClient> client;  // empty when answered from the event log
+  json reply;
+};
+
+// When vigild is down, what happened is still in its event log: status (last known states),
+// events and report are answered from STATE_DIR/events.db, read-only.
+std::optional<json> answer_offline(const std::string& socket_path, const json& request) {
+  const std::string cmd = request.value("cmd", "");
+  if (cmd != "status" && cmd != "report" && (cmd != "events" || request.value("follow", false))) {
+    return std::nullopt;
+  }
+  const auto db = std::filesystem::path(socket_path).parent_path() / "events.db";
+  if (!std::filesystem::exists(db)) return std::nullopt;
+  auto log = diagnostics::EventLog::open(db.string(), {}, /*read_only=*/true);
+  if (!log) return std::nullopt;
+  const std::int64_t now = wall_clock_us();
+  const std::int64_t since_us = request.value("since_us", std::int64_t{0});
+  diagnostics::EventQuery q;
+  q.component = request.value("component", "");
+  q.since_wall_us = since_us > 0 ? now - since_us : 0;
+  q.limit = cmd == "events" ? request.value("limit", 100) : 10'000'000;
+  const auto events = (*log)->query(q);
+  std::cerr << "vigil: vigild is not running; answering from " << db.string() << "\n";
+  if (cmd == "events") {
+    json out = json::array();
+    for (const auto& e : events) out.push_back(e.to_json());
+    return json{{"ok", true}, {"events", out}};
+  }
+  if (cmd == "report") {
+    const std::int64_t start =
+        since_us > 0 ? q.since_wall_us : (events.empty() ? now : events.front().wall_us);
+    auto report = diagnostics::compute_report(events, start, now);
+    return json{{"ok", true}, {"report", report.to_json()}, {"text", report.to_text()}};
+  }
+  // Last known state of each component, from its last event that carried one.
+  std::map<std::string, json> last;
+  for (const auto& e : events) {
+    if (e.component.empty() || e.state.empty() || e.kind == health::EventKind::escalated ||
+        e.kind == health::EventKind::restart_scheduled ||
+        e.kind == health::EventKind::operator_command) {
+      continue;
+    }
+    auto& node = last[e.component];
+    const int restarts = node.is_null() ? 0 : node.value("restarts", 0);
+    node = {
+        {"type", "component"},
+        {"name", e.component},
+        {"state", e.state},
+        {"reason", "last known: " + e.reason},
+        {"pid", 0},
+        {"for_ms", (now - e.wall_us) / 1000},
+        {"restarts",
+         restarts +
+             (e.kind == health::EventKind::spawned && e.detail.value("restart", 0) > 0 ? 1 : 0)}};
+  }
+  json children = json::array();
+  for (auto& [name, node] : last) children.push_back(std::move(node));
+  return json{{"ok", true},
+              {"tree",
+               {{"type", "group"},
+                {"name", "last known states (vigild is not running)"},
+                {"strategy", "-"},
+                {"intensity", {{"recent", 0}, {"restarts", 0}, {"within_ms", 0}}},
+                {"children", children}}}};
+}
+
 // Sends one request; prints an error and returns nullopt when it fails.
-std::optional<std::pair<cli::ControlClient, json>> ask(const Target& t, const json& request,
-                                                       int& rc) {
+std::optional<Answer> ask(const Target& t, const json& request, int& rc) {
   auto socket = find_socket(t);
   if (!socket) {
     std::cerr << "vigil: " << socket.error() << "\n";
@@ -55,6 +125,7 @@ std::optional<std::pair<cli::ControlClient, json>> ask(const Target& t, const js
   }
   auto client = cli::ControlClient::connect(*socket);
   if (!client) {
+    if (auto offline = answer_offline(*socket, request)) return Answer{std::nullopt, *offline};
     std::cerr << "vigil: " << client.error() << "\n";
     rc = kUnavailable;
     return std::nullopt;
@@ -75,7 +146,7 @@ std::optional<std::pair<cli::ControlClient, json>> ask(const Target& t, const js
     rc = kFailed;
     return std::nullopt;
   }
-  return std::make_pair(std::move(*client), std::move(*reply));
+  return Answer{std::move(*client), std::move(*reply)};
 }
 
 std::optional<std::int64_t> parse_since(const std::string& text, int& rc) {
@@ -162,9 +233,9 @@ int main(int argc, char** argv) {
     auto r = ask(target, {{"cmd", "status"}}, rc);
     if (!r) return rc;
     if (json_out) {
-      std::cout << r->second.dump(2) << "\n";
+      std::cout << r->reply.dump(2) << "\n";
     } else {
-      std::cout << cli::format_status(r->second["tree"], style, wall_clock_us());
+      std::cout << cli::format_status(r->reply["tree"], style, wall_clock_us());
     }
     return kOk;
   }
@@ -189,9 +260,9 @@ int main(int argc, char** argv) {
     auto print = [&](const json& e) {
       std::cout << (json_out ? e.dump() : cli::format_event(e, style)) << std::endl;
     };
-    for (const auto& e : r->second["events"]) print(e);
+    for (const auto& e : r->reply["events"]) print(e);
     while (follow) {
-      auto next = r->first.receive();
+      auto next = r->client->receive();
       if (!next) {
         std::cerr << "vigil: " << next.error() << "\n";
         return kUnavailable;
@@ -204,10 +275,10 @@ int main(int argc, char** argv) {
     auto r =
         ask(target, {{"cmd", "logs"}, {"name", name}, {"limit", lines}, {"follow", follow}}, rc);
     if (!r) return rc;
-    for (const auto& l : r->second["lines"]) std::cout << l.get<std::string>() << "\n";
+    for (const auto& l : r->reply["lines"]) std::cout << l.get<std::string>() << "\n";
     std::cout << std::flush;
     while (follow) {
-      auto next = r->first.receive();
+      auto next = r->client->receive();
       if (!next) {
         std::cerr << "vigil: " << next.error() << "\n";
         return kUnavailable;
@@ -224,15 +295,15 @@ int main(int argc, char** argv) {
     auto r = ask(target, request, rc);
     if (!r) return rc;
     if (json_out)
-      std::cout << r->second["report"].dump(2) << "\n";
+      std::cout << r->reply["report"].dump(2) << "\n";
     else
-      std::cout << r->second.value("text", "");
+      std::cout << r->reply.value("text", "");
     return kOk;
   }
   if (*reload) {
     auto r = ask(target, {{"cmd", "reload"}}, rc);
     if (!r) return rc;
-    const auto& c = r->second["changes"];
+    const auto& c = r->reply["changes"];
     std::cout << "reloaded: added " << c["added"].dump() << ", removed " << c["removed"].dump()
               << ", changed " << c["changed"].dump() << ", unchanged " << c["unchanged"].size()
               << "\n";

@@ -126,6 +126,32 @@ TEST(Cli, StatusEventsLogsReportAndCommandsAgainstARunningDaemon) {
   v.wait_for("planner", "ready", 10s, op["id"]);
 }
 
+TEST(Cli, WithVigildDownStatusEventsAndReportComeFromTheEventLog) {
+  Vigild v(kRobot);
+  v.start();
+  v.wait_for("lidar", "ready");
+  auto crash = v.wait_for([](const json& e) {
+    return e["component"] == "planner" && e["kind"] == "exited" && e.value("failure", "") != "";
+  });
+  v.wait_for("planner", "ready", 10s, crash["id"]);
+  v.kill9();
+  const std::string cfg = v.config_path();
+  auto status = run_command({bin("vigil"), "-c", cfg, "status"});
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("vigild is not running; answering from"), std::string::npos);
+  EXPECT_NE(status.output.find("planner"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("running"), std::string::npos) << status.output;
+  auto events = run_command({bin("vigil"), "-c", cfg, "events", "--component", "planner"});
+  EXPECT_EQ(events.exit_code, 0);
+  EXPECT_NE(events.output.find("killed by SIGABRT"), std::string::npos) << events.output;
+  auto report = run_command({bin("vigil"), "-c", cfg, "report"});
+  EXPECT_EQ(report.exit_code, 0);
+  EXPECT_NE(report.output.find("SYSTEM"), std::string::npos) << report.output;
+  // Following needs a live vigild.
+  auto follow = run_command({bin("vigil"), "-c", cfg, "events", "--follow"});
+  EXPECT_EQ(follow.exit_code, 69);
+}
+
 TEST(Cli, MalformedControlRequestsGetErrorsAndTheDaemonCarriesOn) {
   Vigild v(kRobot);
   v.start();

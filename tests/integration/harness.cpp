@@ -61,6 +61,15 @@ Vigild::Vigild(const std::string& yaml) {
 
 Vigild::~Vigild() {
   if (pid_ != 0) stop();
+  if (killed_) {
+    // vigild was killed and not restarted: its components are orphans now; end them.
+    for (const auto& e : events_) {
+      if (e.value("kind", "") == "spawned" || e.value("kind", "") == "adopted") {
+        const auto pid = e["detail"].value("pid", 0);
+        if (pid > 1 && process_alive(pid)) ::kill(-pid, SIGKILL);
+      }
+    }
+  }
   // Leftover components (after kill9 tests) must not outlive the test.
   std::error_code ec;
   if (!::testing::Test::HasFailure())
@@ -234,6 +243,7 @@ json Vigild::component(const std::string& name) {
 }
 
 void Vigild::kill9() {
+  killed_ = true;
   ::kill(pid_, SIGKILL);
   siginfo_t info{};
   ::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED);

@@ -62,6 +62,7 @@ class Vigild {
   UniqueFd stream_;
   std::string stream_buffer_;
   std::vector<json> events_;
+  bool killed_ = false;
 };
 
 struct CommandResult {
