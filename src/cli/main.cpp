@@ -80,7 +80,9 @@ std::optional<json> answer_offline(const std::string& socket_path, const json& r
   if (cmd == "report") {
     const std::int64_t start =
         since_us > 0 ? q.since_wall_us : (events.empty() ? now : events.front().wall_us);
-    auto report = diagnostics::compute_report(events, start, now);
+    auto all = (*log)->state_before(start);
+    all.insert(all.end(), events.begin(), events.end());
+    auto report = diagnostics::compute_report(all, start, now);
     return json{{"ok", true}, {"report", report.to_json()}, {"text", report.to_text()}};
   }
   // Last known state of each component, from its last event that carried one.

@@ -376,6 +376,10 @@ class Daemon {
         auto events = event_log_->query(q);
         const std::int64_t start =
             r.since_us > 0 ? now - r.since_us : (events.empty() ? now : events.front().wall_us);
+        if (r.since_us > 0) {
+          auto before = event_log_->state_before(start);
+          events.insert(events.begin(), before.begin(), before.end());
+        }
         auto report = diagnostics::compute_report(events, start, now);
         return api::ok_response({{"report", report.to_json()}, {"text", report.to_text()}});
       }

@@ -146,33 +146,56 @@ void EventLog::store(std::vector<health::Event>& batch) {
   exec(db_, ok ? "COMMIT;" : "ROLLBACK;");
 }
 
-std::vector<health::Event> EventLog::query(const EventQuery& q) const {
+namespace {
+
+std::vector<health::Event> read_events(sqlite3_stmt* stmt) {
   std::vector<health::Event> out;
-  Statement s(db_,
-              "SELECT * FROM (SELECT id, wall_us, mono_us, boot_id, component, kind, state, "
-              "failure, reason, detail FROM events WHERE (?1 = '' OR component = ?1) AND "
-              "wall_us >= ?2 AND id > ?3 ORDER BY id DESC LIMIT ?4) ORDER BY id ASC");
-  if (!s) return out;
-  s.bind(1, q.component);
-  s.bind(2, q.since_wall_us);
-  s.bind(3, q.after_id);
-  s.bind(4, static_cast<std::int64_t>(q.limit));
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    auto text = [stmt](int col) {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
+      return p == nullptr ? std::string() : std::string(p);
+    };
     health::Event e;
-    e.id = sqlite3_column_int64(s.get(), 0);
-    e.wall_us = sqlite3_column_int64(s.get(), 1);
-    e.mono_us = sqlite3_column_int64(s.get(), 2);
-    e.boot_id = s.text(3);
-    e.component = s.text(4);
-    health::event_kind_from_string(s.text(5), e.kind);
-    e.state = s.text(6);
-    e.failure = health::failure_kind_from_string(s.text(7));
-    e.reason = s.text(8);
-    e.detail = nlohmann::json::parse(s.text(9), nullptr, false);
+    e.id = sqlite3_column_int64(stmt, 0);
+    e.wall_us = sqlite3_column_int64(stmt, 1);
+    e.mono_us = sqlite3_column_int64(stmt, 2);
+    e.boot_id = text(3);
+    e.component = text(4);
+    health::event_kind_from_string(text(5), e.kind);
+    e.state = text(6);
+    e.failure = health::failure_kind_from_string(text(7));
+    e.reason = text(8);
+    e.detail = nlohmann::json::parse(text(9), nullptr, false);
     if (e.detail.is_discarded()) e.detail = nlohmann::json::object();
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<health::Event> EventLog::query(const EventQuery& q) const {
+  Statement s(db_,
+              "SELECT * FROM (SELECT id, wall_us, mono_us, boot_id, component, kind, state, "
+              "failure, reason, detail FROM events WHERE (?1 = '' OR component = ?1) AND "
+              "wall_us >= ?2 AND id > ?3 ORDER BY id DESC LIMIT ?4) ORDER BY id ASC");
+  if (!s) return {};
+  s.bind(1, q.component);
+  s.bind(2, q.since_wall_us);
+  s.bind(3, q.after_id);
+  s.bind(4, static_cast<std::int64_t>(q.limit));
+  return read_events(s.get());
+}
+
+std::vector<health::Event> EventLog::state_before(std::int64_t wall_us) const {
+  Statement s(db_,
+              "SELECT id, wall_us, mono_us, boot_id, component, kind, state, failure, reason, "
+              "detail FROM events WHERE id IN (SELECT MAX(id) FROM events WHERE wall_us < ?1 "
+              "AND component != '' AND (failure != '' OR kind IN ('ready', 'adopted')) "
+              "GROUP BY component) ORDER BY id ASC");
+  if (!s) return {};
+  s.bind(1, wall_us);
+  return read_events(s.get());
 }
 
 std::vector<ProcessRow> EventLog::processes() const {

@@ -41,6 +41,9 @@ class EventLog final : public health::EventStore {
 
   void store(std::vector<health::Event>& batch) override;
   std::vector<health::Event> query(const EventQuery& q) const;
+  // For each component, its last failure or ready/adopted event before `wall_us`: what a
+  // report over a window starting then needs to know about the time before it.
+  std::vector<health::Event> state_before(std::int64_t wall_us) const;
   std::vector<ProcessRow> processes() const;
   // Drops events beyond the retention limits; returns how many were removed.
   std::int64_t prune(std::int64_t now_wall_us);

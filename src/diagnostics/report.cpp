@@ -82,6 +82,7 @@ Report compute_report(const std::vector<health::Event>& events, std::int64_t win
   struct Open {
     const health::Event* failure = nullptr;
     bool spawned = false;
+    bool carried_in = false;  // failed before the window: downtime counts, MTTR does not
   };
   std::map<std::string, Open> open;
   std::map<std::string, std::vector<double>> to_running;
@@ -92,6 +93,16 @@ Report compute_report(const std::vector<health::Event>& events, std::int64_t win
 
   for (const auto& e : events) {
     if (e.component.empty()) continue;
+    if (e.wall_us < window_start_us) {
+      // Carry-in: the state each component was in when the window opened.
+      if (e.failure != FailureKind::none) {
+        open[e.component] = {&e, true, true};
+        r.components[e.component];
+      } else if (e.kind == EventKind::ready || e.kind == EventKind::adopted) {
+        open.erase(e.component);
+      }
+      continue;
+    }
     // Group-level and bookkeeping events carry no downtime of their own, and would put group
     // names into the component table.
     if (e.failure == FailureKind::none &&
@@ -121,9 +132,11 @@ Report compute_report(const std::vector<health::Event>& events, std::int64_t win
       }
     } else if ((e.kind == EventKind::ready || e.kind == EventKind::adopted) && it != open.end() &&
                it->second.failure != nullptr) {
-      const double s = elapsed_us(*it->second.failure, e) / 1e6;
-      to_ready[e.component].push_back(s);
-      all_ready.push_back(s);
+      if (!it->second.carried_in) {
+        const double s = elapsed_us(*it->second.failure, e) / 1e6;
+        to_ready[e.component].push_back(s);
+        all_ready.push_back(s);
+      }
       down[e.component].push_back({it->second.failure->wall_us, e.wall_us});
       open.erase(it);
     } else if (e.kind == EventKind::stopped && it != open.end() &&
@@ -136,6 +149,9 @@ Report compute_report(const std::vector<health::Event>& events, std::int64_t win
   }
   for (const auto& [name, o] : open) {
     if (o.failure != nullptr) down[name].push_back({o.failure->wall_us, window_end_us});
+  }
+  for (auto& [name, intervals] : down) {
+    for (auto& i : intervals) i.start_us = std::max(i.start_us, window_start_us);
   }
   std::vector<Interval> all_down;
   for (auto& [name, f] : r.components) {

@@ -37,7 +37,10 @@ struct Report {
   std::string to_text() const;
 };
 
-// `events` oldest first, all within [window_start_us, window_end_us].
+// `events` oldest first within [window_start_us, window_end_us], optionally preceded by each
+// component's last failure or readiness before the window (EventLog::state_before), so that
+// a component already down when the window opens counts as down (but that failure is not
+// counted in the window's failures or MTTR).
 Report compute_report(const std::vector<health::Event>& events, std::int64_t window_start_us,
                       std::int64_t window_end_us);
 

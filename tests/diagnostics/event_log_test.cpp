@@ -95,3 +95,26 @@ TEST_F(EventLogTest, UnwritableLocationIsAClearError) {
 
 }  // namespace
 }  // namespace vigil::diagnostics
+
+namespace vigil::diagnostics {
+namespace {
+
+TEST_F(EventLogTest, StateBeforeGivesEachComponentsLastFailureOrReadiness) {
+  auto log = EventLog::open(db(), {});
+  ASSERT_TRUE(log.ok());
+  std::vector<health::Event> batch = {
+      event(1, "a", health::EventKind::ready), event(2, "a", health::EventKind::exited),
+      event(3, "b", health::EventKind::ready), event(4, "b", health::EventKind::spawned),
+      event(9, "a", health::EventKind::ready)};
+  batch[1].failure = health::FailureKind::crash;
+  (*log)->store(batch);
+  auto before = (*log)->state_before(5);
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(before[0].component, "a");
+  EXPECT_EQ(before[0].failure, health::FailureKind::crash);
+  EXPECT_EQ(before[1].component, "b");
+  EXPECT_EQ(before[1].kind, health::EventKind::ready);
+}
+
+}  // namespace
+}  // namespace vigil::diagnostics

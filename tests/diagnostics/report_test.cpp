@@ -83,3 +83,24 @@ TEST(Report, StillDownAtTheEndOfTheWindow) {
 
 }  // namespace
 }  // namespace vigil::diagnostics
+
+namespace vigil::diagnostics {
+namespace {
+
+TEST(Report, AComponentAlreadyDownWhenTheWindowOpensCountsAsDown) {
+  // Failed at 50 s, ready again at 120 s; the window is 100..200 s.
+  std::vector<health::Event> events = {
+      at(50, "a", health::EventKind::exited, health::FailureKind::signal),
+      at(120, "a", health::EventKind::ready),
+      at(150, "b", health::EventKind::ready),
+  };
+  auto r = compute_report(events, 100'000'000, 200'000'000);
+  const auto& a = r.components.at("a");
+  EXPECT_DOUBLE_EQ(a.downtime_s, 20);  // 100..120, clipped to the window
+  EXPECT_EQ(a.failures, 0) << "the failure happened before the window";
+  EXPECT_FALSE(a.mttr_ready_s);
+  EXPECT_DOUBLE_EQ(r.system.availability, 0.8);
+}
+
+}  // namespace
+}  // namespace vigil::diagnostics
