@@ -888,11 +888,12 @@ void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessa
       c->spec.ready.kind == config::ReadySpec::Kind::notify) {
     become_ready(*c, "READY=1");
   }
-  if (m.stopping && c->state == State::running) {
-    // The program is leaving on its own; its exit is then judged by its code as usual.
-    c->watchdog_timer.cancel();
+  if (m.stopping && (c->state == State::running || c->state == State::starting)) {
+    // The program is leaving on its own: no watchdog while it does; its exit is then judged
+    // by its status as usual (a clean exit of a transient component is not a failure).
     c->watchdog_timeout.reset();
-    c->reason = "component reported STOPPING=1";
+    transition(*c, State::stopping, EventKind::stop_requested, "component reported STOPPING=1",
+               FailureKind::none, {{"pid", c->pid}});
   }
   if (m.watchdog_trigger && (c->state == State::running || c->state == State::starting)) {
     fail(*c, FailureKind::hang, EventKind::hang_detected,

@@ -221,6 +221,25 @@ root:
   EXPECT_EQ(of("planner", health::EventKind::hang_detected)[0].detail["since_heartbeat_ms"], 500);
 }
 
+TEST_F(SupervisorTest, StoppingReportedByTheComponentSuspendsItsWatchdog) {
+  start(R"(
+root:
+  children:
+    - name: job
+      command: [/bin/job]
+      restart: transient
+      watchdog: {timeout: 500ms}
+)");
+  notify("job", "STOPPING=1");
+  EXPECT_EQ(state("job"), "stopping");
+  sched_.advance(2s);  // it takes its time to leave: not a hang
+  EXPECT_TRUE(of("job", health::EventKind::hang_detected).empty());
+  runner_.exit(runner_.pid_of("job"), process::ExitStatus::exited_with(0));
+  sched_.settle();
+  EXPECT_EQ(state("job"), "stopped");
+  EXPECT_EQ(runner_.launches_of("job"), 1);
+}
+
 TEST_F(SupervisorTest, WatchdogUsecAndTriggerFromTheComponent) {
   start(R"(
 root:
