@@ -1,5 +1,9 @@
 #include "config/spec.hpp"
 
+#include <fmt/format.h>
+
+#include <functional>
+
 namespace vigil::config {
 
 bool ComponentSpec::same_behaviour(const ComponentSpec& o) const {
@@ -7,6 +11,16 @@ bool ComponentSpec::same_behaviour(const ComponentSpec& o) const {
          restart == o.restart && backoff == o.backoff && ready == o.ready &&
          start_timeout == o.start_timeout && watchdog == o.watchdog && stop == o.stop &&
          after == o.after && output == o.output;
+}
+
+std::string ComponentSpec::process_fingerprint() const {
+  std::string text;
+  for (const auto& a : command) text += a + '\0';
+  text += '\1';
+  for (const auto& [k, v] : env) text += k + '=' + v + '\0';
+  text += '\1' + cwd + '\1';
+  if (watchdog.timeout) text += std::to_string(watchdog.timeout->count());
+  return fmt::format("{:016x}", std::hash<std::string>{}(text));
 }
 
 const std::string& NodeSpec::name() const {

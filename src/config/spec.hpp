@@ -102,6 +102,9 @@ struct ComponentSpec {
 
   // Equal when a running process need not be restarted (the location may move).
   bool same_behaviour(const ComponentSpec& other) const;
+  // Names what the process was started with (command, env, cwd, watchdog): recorded with a
+  // live process, so that a vigild adopting it can tell whether the config changed meanwhile.
+  std::string process_fingerprint() const;
 };
 
 struct IntensitySpec {

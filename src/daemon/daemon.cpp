@@ -145,7 +145,8 @@ class Daemon {
                          {{"pid", ::getpid()}, {"config", spec_.source_file}});
     std::vector<supervisor::ProcessRecord> previous;
     for (const auto& row : event_log_->processes()) {
-      if (row.boot_id == boot_id_) previous.push_back({row.component, row.pid, row.start_time});
+      if (row.boot_id == boot_id_)
+        previous.push_back({row.component, row.pid, row.start_time, row.fingerprint});
     }
     supervisor_->start(previous);
     schedule_prune();

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS processes(
   component TEXT PRIMARY KEY,
   pid INTEGER NOT NULL,
   start_time INTEGER NOT NULL,
-  boot_id TEXT NOT NULL);
+  boot_id TEXT NOT NULL,
+  fingerprint TEXT NOT NULL DEFAULT '');
 )sql";
 
 // RAII for a prepared statement.
@@ -64,6 +65,17 @@ bool exec(sqlite3* db, const char* sql) {
   return true;
 }
 
+// Brings a log written by an older vigild up to the current schema.
+bool migrate(sqlite3* db) {
+  bool has_fingerprint = false;
+  Statement columns(db, "PRAGMA table_info(processes)");
+  while (columns && sqlite3_step(columns.get()) == SQLITE_ROW) {
+    has_fingerprint |= columns.text(1) == "fingerprint";
+  }
+  return has_fingerprint ||
+         exec(db, "ALTER TABLE processes ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';");
+}
+
 }  // namespace
 
 std::string read_boot_id() {
@@ -86,7 +98,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(const std::string& path,
   std::unique_ptr<EventLog> log(new EventLog(db, retention));
   if (!read_only) {
     if (!exec(db, "PRAGMA journal_mode=WAL;") || !exec(db, "PRAGMA synchronous=NORMAL;") ||
-        !exec(db, kSchema)) {
+        !exec(db, kSchema) || !migrate(db)) {
       return make_error(fmt::format("initialise event log {}: {}", path, sqlite3_errmsg(db)));
     }
   }
@@ -104,8 +116,8 @@ void EventLog::store(std::vector<health::Event>& batch) {
                    "INSERT INTO events(wall_us, mono_us, boot_id, component, kind, state, failure, "
                    "reason, detail) VALUES(?,?,?,?,?,?,?,?,?)");
   Statement upsert(db_,
-                   "INSERT OR REPLACE INTO processes(component, pid, start_time, boot_id) "
-                   "VALUES(?,?,?,?)");
+                   "INSERT OR REPLACE INTO processes(component, pid, start_time, boot_id, "
+                   "fingerprint) VALUES(?,?,?,?,?)");
   Statement remove(db_, "DELETE FROM processes WHERE component = ? AND pid = ?");
   bool ok = insert && upsert && remove;
   for (auto& e : batch) {
@@ -130,6 +142,7 @@ void EventLog::store(std::vector<health::Event>& batch) {
       upsert.bind(2, pid);
       upsert.bind(3, e.detail.value("start_time", std::int64_t{0}));
       upsert.bind(4, e.boot_id);
+      upsert.bind(5, e.detail.value("fingerprint", std::string()));
       ok = sqlite3_step(upsert.get()) == SQLITE_DONE;
       sqlite3_reset(upsert.get());
     } else if (ok && pid > 0 && e.kind == health::EventKind::exited) {
@@ -200,11 +213,12 @@ std::vector<health::Event> EventLog::state_before(std::int64_t wall_us) const {
 
 std::vector<ProcessRow> EventLog::processes() const {
   std::vector<ProcessRow> out;
-  Statement s(db_, "SELECT component, pid, start_time, boot_id FROM processes");
+  Statement s(db_, "SELECT component, pid, start_time, boot_id, fingerprint FROM processes");
   if (!s) return out;
   while (sqlite3_step(s.get()) == SQLITE_ROW) {
     out.push_back({s.text(0), static_cast<pid_t>(sqlite3_column_int64(s.get(), 1)),
-                   static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 2)), s.text(3)});
+                   static_cast<std::uint64_t>(sqlite3_column_int64(s.get(), 2)), s.text(3),
+                   s.text(4)});
   }
   return out;
 }

@@ -30,6 +30,7 @@ struct ProcessRow {
   pid_t pid = 0;
   std::uint64_t start_time = 0;
   std::string boot_id;
+  std::string fingerprint;
 };
 
 class EventLog final : public health::EventStore {

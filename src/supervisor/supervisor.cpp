@@ -278,7 +278,17 @@ void Supervisor::start(const std::vector<ProcessRecord>& previous) {
     c->last_heartbeat = deps_.scheduler.now();
     transition(*c, State::running, EventKind::adopted,
                fmt::format("adopted pid {} left running by a previous vigild", record.pid),
-               FailureKind::none, {{"pid", record.pid}, {"start_time", record.start_time}});
+               FailureKind::none,
+               {{"pid", record.pid},
+                {"start_time", record.start_time},
+                {"fingerprint", record.fingerprint}});
+    if (!record.fingerprint.empty() && record.fingerprint != c->spec.process_fingerprint()) {
+      // Its command, environment or directory changed while no vigild was watching: it must
+      // not go on running the old one.
+      restart_components({c}, Duration{0},
+                         "config changed while vigild was down (command, env, cwd or watchdog)");
+      continue;
+    }
     arm_watchdog(*c);
   }
   request_reconcile();
@@ -375,7 +385,10 @@ void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
              fmt::format("spawned pid {}{}", r.pid,
                          is_restart ? fmt::format(" (restart {})", c.restarts) : ""),
              FailureKind::none,
-             {{"pid", r.pid}, {"start_time", r.start_time}, {"restart", c.restarts}});
+             {{"pid", r.pid},
+              {"start_time", r.start_time},
+              {"restart", c.restarts},
+              {"fingerprint", c.spec.process_fingerprint()}});
   using Kind = config::ReadySpec::Kind;
   switch (c.spec.ready.kind) {
     case Kind::none:

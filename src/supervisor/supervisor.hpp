@@ -71,6 +71,7 @@ struct ProcessRecord {
   std::string component;
   pid_t pid = 0;
   std::uint64_t start_time = 0;
+  std::string fingerprint;  // ComponentSpec::process_fingerprint() when it was started
 };
 
 class Supervisor {

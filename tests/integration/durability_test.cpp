@@ -139,3 +139,46 @@ root:
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+TEST(Durability, AnAdoptedComponentWhoseConfigChangedMeanwhileIsRestarted) {
+  Vigild v(R"(
+root:
+  children:
+    - name: same
+      command: [@BIN@/robot_sim]
+      ready: notify
+    - name: edited
+      command: [@BIN@/robot_sim, --status, old]
+      ready: notify
+)");
+  v.start();
+  const auto same = v.wait_for("same", "ready")["detail"]["pid"];
+  const auto edited = v.wait_for("edited", "ready")["detail"]["pid"].get<pid_t>();
+  const auto before = v.events().back()["id"].get<std::int64_t>();
+  v.kill9();
+  v.write_config(R"(
+root:
+  children:
+    - name: same
+      command: [@BIN@/robot_sim]
+      ready: notify
+    - name: edited
+      command: [@BIN@/robot_sim, --status, new]
+      ready: notify
+)");
+  v.start();
+  v.wait_for("same", "adopted", 10s, before);
+  v.wait_for("edited", "adopted", 10s, before);
+  auto respawned = v.wait_for("edited", "spawned", 10s, before);
+  EXPECT_NE(respawned["detail"]["pid"].get<pid_t>(), edited);
+  v.wait_for("edited", "ready", 10s, respawned["id"]);
+  EXPECT_FALSE(process_alive(edited));
+  EXPECT_EQ(v.component("same")["pid"], same);
+  EXPECT_EQ(v.component("edited")["status_text"], "new");
+}
+
+}  // namespace
+}  // namespace vigil::testing
