@@ -36,7 +36,7 @@ class ProcessRunner {
   // Starts the component's command in a new session/process group. on_exit runs once, on the
   // loop, after the main process has exited and been reaped.
   virtual LaunchResult launch(const config::ComponentSpec& spec, ExitCallback on_exit) = 0;
-  // Starts several at once (results in the same order); a runner may do so in parallel.
+  // Starts several at once, results in the same order (vigild spawns them back to back).
   virtual std::vector<LaunchResult> launch_many(const std::vector<LaunchRequest>& requests) {
     std::vector<LaunchResult> results;
     results.reserve(requests.size());

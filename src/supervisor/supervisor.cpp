@@ -327,7 +327,7 @@ void Supervisor::reconcile() {
     if (old_alive || !dependencies_ready(*c)) continue;
     startable.push_back(c);
   }
-  // One batch: the runner may start them in parallel (exec dominates the cost of a start).
+  // One batch: the runner spawns them back to back, then does the bookkeeping for all.
   std::vector<LaunchRequest> requests;
   requests.reserve(startable.size());
   for (auto* c : startable) requests.push_back(prepare_launch(*c));
