@@ -1,5 +1,6 @@
 // The `vigil` and `vigild` commands as users run them: exit codes, messages, output.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -150,6 +151,48 @@ TEST(Cli, WithVigildDownStatusEventsAndReportComeFromTheEventLog) {
   // Following needs a live vigild.
   auto follow = run_command({bin("vigil"), "-c", cfg, "events", "--follow"});
   EXPECT_EQ(follow.exit_code, 69);
+}
+
+TEST(Cli, LogsFollowStreamsOutputAsItIsWritten) {
+  Vigild v(kRobot);
+  v.start();
+  v.wait_for("lidar", "ready");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = v.state_dir() + "/control.sock";
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = R"({"cmd":"logs","name":"lidar","limit":0,"follow":true})"
+                              "\n";
+  ASSERT_EQ(::write(fd.get(), request.data(), request.size()),
+            static_cast<ssize_t>(request.size()));
+  // The first reply, then chunks: lidar prints every 50 ms.
+  std::string received;
+  int chunks = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (chunks < 3 && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 1000) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ASSERT_GT(n, 0);
+    received.append(buf, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = received.find('\n')) != std::string::npos) {
+      auto msg = json::parse(received.substr(0, nl), nullptr, false);
+      received.erase(0, nl + 1);
+      ASSERT_FALSE(msg.is_discarded());
+      if (msg.contains("chunk")) {
+        EXPECT_NE(msg["chunk"].get<std::string>().find("robot_sim"), std::string::npos);
+        ++chunks;
+      } else {
+        EXPECT_TRUE(msg["ok"].get<bool>());
+        EXPECT_TRUE(msg["follow"].get<bool>());
+      }
+    }
+  }
+  EXPECT_GE(chunks, 3);
 }
 
 TEST(Cli, MalformedControlRequestsGetErrorsAndTheDaemonCarriesOn) {
