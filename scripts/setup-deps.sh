@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libyaml-cpp-dev libasio-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
-  libsqlite3-dev libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev libsystemd-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev sqlite3
 )
 if [[ "${1:-}" == "--bench" ]]; then
