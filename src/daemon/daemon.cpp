@@ -196,8 +196,10 @@ class Daemon {
         current, kWanted);
   }
 
-  void publish_daemon_event(health::EventKind kind, std::string reason, json detail) {
+  void publish_daemon_event(health::EventKind kind, std::string reason, json detail,
+                            std::string component = {}) {
     health::Event e;
+    e.component = std::move(component);
     e.wall_us = scheduler_.wall_now_us();
     e.mono_us =
         std::chrono::duration_cast<std::chrono::microseconds>(scheduler_.now().time_since_epoch())
@@ -270,17 +272,10 @@ class Daemon {
   }
 
   void on_orphan(const std::string& component, pid_t pid, const process::ExitStatus& status) {
-    health::Event e;
-    e.wall_us = scheduler_.wall_now_us();
-    e.mono_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(scheduler_.now().time_since_epoch())
-            .count();
-    e.component = component;
-    e.kind = health::EventKind::orphan_reaped;
-    e.reason = fmt::format("reaped orphaned descendant pid {}{}: {}", pid,
-                           component.empty() ? " (unattributed)" : "", status.describe());
-    e.detail = {{"orphan_pid", pid}, {"status", status.describe()}};
-    bus_->publish(std::move(e));
+    publish_daemon_event(health::EventKind::orphan_reaped,
+                         fmt::format("reaped orphaned descendant pid {}{}: {}", pid,
+                                     component.empty() ? " (unattributed)" : "", status.describe()),
+                         {{"orphan_pid", pid}, {"status", status.describe()}}, component);
   }
 
   json reload() {

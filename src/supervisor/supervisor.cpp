@@ -398,10 +398,10 @@ void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
     case Kind::tcp:
     case Kind::exec:
       c.start_timer.arm_after(c.spec.start_timeout, [this, cp] {
-        fail(*cp, FailureKind::not_ready, EventKind::start_timeout,
-             fmt::format("not ready within start_timeout {}",
-                         format_duration(cp->spec.start_timeout)),
-             cp->spec.stop.signal, {{"start_timeout_ms", ms(cp->spec.start_timeout)}});
+        start_timed_out(*cp,
+                        fmt::format("not ready within start_timeout {}",
+                                    format_duration(cp->spec.start_timeout)),
+                        {{"start_timeout_ms", ms(cp->spec.start_timeout)}});
       });
       if (c.spec.ready.kind != Kind::notify) run_probe(c);
       return;
@@ -766,13 +766,22 @@ void Supervisor::send_stop_signal(Component& c, int signal, const std::string& r
   deps_.runner.signal_group(c.pid, SIGCONT);
   Component* cp = &c;
   c.stop_timer.arm_after(c.spec.stop.timeout, [this, cp] {
-    if (!cp->alive()) return;
-    emit(cp->spec.name, EventKind::stop_escalated, "stopping",
-         fmt::format("still running {} after {}: SIGKILL to process group",
-                     format_duration(cp->spec.stop.timeout), "the stop signal"),
-         FailureKind::none, {{"pid", cp->pid}});
-    deps_.runner.signal_group(cp->pid, SIGKILL);
+    stop_timed_out(*cp, fmt::format("still running {} after the stop signal: SIGKILL to process "
+                                    "group",
+                                    format_duration(cp->spec.stop.timeout)));
   });
+}
+
+void Supervisor::start_timed_out(Component& c, std::string reason, nlohmann::json detail) {
+  fail(c, FailureKind::not_ready, EventKind::start_timeout, std::move(reason), c.spec.stop.signal,
+       std::move(detail));
+}
+
+void Supervisor::stop_timed_out(Component& c, std::string reason) {
+  if (!c.alive()) return;
+  emit(c.spec.name, EventKind::stop_escalated, "stopping", std::move(reason), FailureKind::none,
+       {{"pid", c.pid}});
+  deps_.runner.signal_group(c.pid, SIGKILL);
 }
 
 void Supervisor::after_stopped(Component& c) {
@@ -875,19 +884,16 @@ void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessa
     if (c->state == State::starting && c->start_timer.armed() && c->start_timer.when() < until) {
       Component* cp = c;
       c->start_timer.arm_at(until, [this, cp] {
-        fail(*cp, FailureKind::not_ready, EventKind::start_timeout,
-             "not ready within the extended start timeout (EXTEND_TIMEOUT_USEC)",
-             cp->spec.stop.signal, {});
+        start_timed_out(*cp, "not ready within the extended start timeout (EXTEND_TIMEOUT_USEC)",
+                        nlohmann::json::object());
       });
     } else if (c->state == State::stopping && c->stop_timer.armed() &&
                c->stop_timer.when() < until) {
       Component* cp = c;
       c->stop_timer.arm_at(until, [this, cp] {
-        if (!cp->alive()) return;
-        emit(cp->spec.name, EventKind::stop_escalated, "stopping",
-             "still running after the extended stop timeout: SIGKILL to process group",
-             FailureKind::none, {{"pid", cp->pid}});
-        deps_.runner.signal_group(cp->pid, SIGKILL);
+        stop_timed_out(*cp,
+                       "still running after the extended stop timeout: SIGKILL to process "
+                       "group");
       });
     }
   }

@@ -163,6 +163,8 @@ class Supervisor {
   void begin_stop(Component& c, StopPurpose purpose, std::string reason);
   void advance_stops();
   void send_stop_signal(Component& c, int signal, const std::string& reason);
+  void start_timed_out(Component& c, std::string reason, nlohmann::json detail);
+  void stop_timed_out(Component& c, std::string reason);
   void after_stopped(Component& c);
   void check_shutdown_done();
 

@@ -29,6 +29,16 @@ root:
           backoff: {initial: 10ms}
 )";
 
+// Starts kRobot and waits until its planner has crashed once and is ready again.
+void start_and_let_planner_crash_once(Vigild& v) {
+  v.start();
+  v.wait_for("lidar", "ready");
+  auto crash = v.wait_for([](const json& e) {
+    return e["component"] == "planner" && e["kind"] == "exited" && e.value("failure", "") != "";
+  });
+  v.wait_for("planner", "ready", 10s, crash["id"]);
+}
+
 TEST(Cli, ValidateAndVigildReportTheSameErrorAndStartNothing) {
   const std::string dir = ::testing::TempDir() + "/vigil-cli-validate";
   std::filesystem::create_directories(dir);
@@ -70,12 +80,7 @@ TEST(Cli, UsageErrorsAndUnreachableDaemon) {
 
 TEST(Cli, StatusEventsLogsReportAndCommandsAgainstARunningDaemon) {
   Vigild v(kRobot);
-  v.start();
-  v.wait_for("lidar", "ready");
-  auto crash = v.wait_for([](const json& e) {
-    return e["component"] == "planner" && e["kind"] == "exited" && e.value("failure", "") != "";
-  });
-  v.wait_for("planner", "ready", 10s, crash["id"]);
+  start_and_let_planner_crash_once(v);
   const std::string cfg = v.config_path();
 
   auto status = run_command({bin("vigil"), "-c", cfg, "status"});
@@ -129,12 +134,7 @@ TEST(Cli, StatusEventsLogsReportAndCommandsAgainstARunningDaemon) {
 
 TEST(Cli, WithVigildDownStatusEventsAndReportComeFromTheEventLog) {
   Vigild v(kRobot);
-  v.start();
-  v.wait_for("lidar", "ready");
-  auto crash = v.wait_for([](const json& e) {
-    return e["component"] == "planner" && e["kind"] == "exited" && e.value("failure", "") != "";
-  });
-  v.wait_for("planner", "ready", 10s, crash["id"]);
+  start_and_let_planner_crash_once(v);
   v.kill9();
   const std::string cfg = v.config_path();
   auto status = run_command({bin("vigil"), "-c", cfg, "status"});
@@ -157,12 +157,8 @@ TEST(Cli, LogsFollowStreamsOutputAsItIsWritten) {
   Vigild v(kRobot);
   v.start();
   v.wait_for("lidar", "ready");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string path = v.state_dir() + "/control.sock";
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  UniqueFd fd = connect_unix(v.state_dir() + "/control.sock");
+  ASSERT_TRUE(fd.valid());
   const std::string request = R"({"cmd":"logs","name":"lidar","limit":0,"follow":true})"
                               "\n";
   ASSERT_EQ(::write(fd.get(), request.data(), request.size()),
@@ -199,13 +195,9 @@ TEST(Cli, MalformedControlRequestsGetErrorsAndTheDaemonCarriesOn) {
   Vigild v(kRobot);
   v.start();
   v.wait_for("lidar", "ready");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string path = v.state_dir() + "/control.sock";
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
   auto exchange = [&](const std::string& bytes) {
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    UniqueFd fd = connect_unix(v.state_dir() + "/control.sock");
+    EXPECT_TRUE(fd.valid());
     EXPECT_EQ(::write(fd.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
     std::string reply;
     char buf[4096];

@@ -33,15 +33,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-UniqueFd connect_unix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
-  return fd;
-}
-
 void write_all(int fd, const std::string& data) {
   std::size_t off = 0;
   while (off < data.size()) {
@@ -293,6 +284,15 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   ::waitid(P_PIDFD, static_cast<id_t>(spawned.process->pidfd.get()), &info, WEXITED);
   result.exit_code = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
   return result;
+}
+
+UniqueFd connect_unix(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
+  return fd;
 }
 
 void send_datagram(const std::string& socket_path, const std::string& message) {

@@ -72,6 +72,9 @@ struct CommandResult {
 // Runs a program (argv, no shell) to completion and captures its output.
 CommandResult run_command(const std::vector<std::string>& argv);
 
+// A connection to a Unix stream socket (vigild's control socket); invalid if it fails.
+UniqueFd connect_unix(const std::string& path);
+
 // Sends one sd_notify datagram to `socket_path` from this (foreign) process.
 void send_datagram(const std::string& socket_path, const std::string& message);
 // Whether a process exists and is not a zombie.
