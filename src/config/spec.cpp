@@ -9,8 +9,8 @@ namespace vigil::config {
 bool ComponentSpec::same_behaviour(const ComponentSpec& o) const {
   return name == o.name && command == o.command && env == o.env && cwd == o.cwd &&
          restart == o.restart && backoff == o.backoff && ready == o.ready &&
-         start_timeout == o.start_timeout && watchdog == o.watchdog && stop == o.stop &&
-         after == o.after && output == o.output;
+         start_timeout == o.start_timeout && watchdog == o.watchdog && grace == o.grace &&
+         stop == o.stop && after == o.after && output == o.output;
 }
 
 std::string ComponentSpec::process_fingerprint() const {
@@ -59,6 +59,10 @@ const char* to_string(FinalAction a) {
       return "retry";
   }
   return "?";
+}
+
+const char* to_string(DetectorKind k) {
+  return k == DetectorKind::phi ? "phi" : "fixed";
 }
 
 const char* to_string(ReadySpec::Kind k) {

@@ -66,10 +66,39 @@ struct ReadySpec {
   bool operator==(const ReadySpec&) const = default;
 };
 
+// How a component's liveness is judged from its heartbeats (WATCHDOG=1) and watched loops.
+enum class DetectorKind {
+  fixed,  // a hang is `timeout` without a heartbeat
+  phi,    // phi-accrual over inter-arrival times; `timeout`, when given, is a hard upper bound
+};
+
+struct PhiSpec {
+  double threshold = 8.0;                     // hang at phi >= threshold (P(late) <= 10^-threshold)
+  std::optional<double> warn_threshold;       // WARN at phi >= this; default threshold - 3
+  int window = 1000;                          // inter-arrival times remembered
+  Duration min_std = 50ms;                    // floor for the standard deviation
+  Duration acceptable_pause = 0s;             // added to the mean interval
+  std::optional<Duration> expected_interval;  // bootstrap; default timeout / 2, or 1s
+  bool operator==(const PhiSpec&) const = default;
+};
+
 struct WatchdogSpec {
-  std::optional<Duration> timeout;  // no timeout: heartbeats are not required
+  std::optional<Duration> timeout;  // no timeout: heartbeats are not required (unless phi)
+  DetectorKind detector = DetectorKind::fixed;
+  PhiSpec phi;
+  bool warn = true;                       // the "soft watchdog": WARN before the hang
+  std::optional<Duration> warn_after;     // fixed: WARN after this silence; default 3/4 of timeout
+  std::map<std::string, Duration> loops;  // watched loops declared in the config: name -> deadline
   int signal = SIGABRT;  // sent to a hung process (as systemd's WatchdogSignal); SIGKILL follows
+  // Time a hung process gets after `signal` (e.g. to write a core dump) before SIGKILL, as
+  // systemd's TimeoutAbortSec; default: stop.timeout.
+  std::optional<Duration> abort_timeout;
+  bool stacks = true;                               // capture every thread's stack before the kill
+  Duration stack_budget = std::chrono::seconds(3);  // total time allowed for the capture
   bool operator==(const WatchdogSpec&) const = default;
+
+  // Whether anything is watched at all once the component is ready.
+  bool enabled() const { return timeout || detector == DetectorKind::phi || !loops.empty(); }
 };
 
 struct StopSpec {
@@ -95,6 +124,9 @@ struct ComponentSpec {
   ReadySpec ready;
   Duration start_timeout = 30s;
   WatchdogSpec watchdog;
+  // After readiness, neither the watchdog nor the resource monitors fail the component for
+  // this long: start-up spikes are not failures.
+  Duration grace = 0s;
   StopSpec stop;
   std::vector<std::string> after;
   OutputSpec output;
@@ -147,6 +179,7 @@ const char* to_string(Strategy s);
 const char* to_string(RestartType r);
 const char* to_string(FinalAction a);
 const char* to_string(ReadySpec::Kind k);
+const char* to_string(DetectorKind k);
 
 // Visits every component of the tree in declaration order.
 template <typename F>
