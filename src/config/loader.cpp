@@ -535,12 +535,140 @@ class Loader {
     }
   }
 
+  std::optional<bool> boolean(const YAML::Node& node, std::string_view what) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    if (*s == "true" || *s == "yes" || *s == "on") return true;
+    if (*s == "false" || *s == "no" || *s == "off") return false;
+    error(node, fmt::format("{} must be true or false, not '{}'", what, *s));
+    return std::nullopt;
+  }
+
+  std::optional<Duration> positive_duration(const YAML::Node& node, std::string_view what) {
+    auto d = duration(node, what);
+    if (d && d->count() == 0) {
+      error(node, fmt::format("{} must be longer than 0", what));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  void parse_watchdog(const YAML::Node& n, WatchdogSpec& w) {
+    if (!expect_map(n, "watchdog")) return;
+    check_keys(n,
+               {"timeout", "signal", "detector", "threshold", "warn_threshold", "window", "min_std",
+                "acceptable_pause", "expected_interval", "warn", "warn_after", "loops",
+                "abort_timeout", "stacks", "stack_budget"},
+               "watchdog");
+    if (auto m = n["timeout"]) {
+      if (auto d = positive_duration(m, "watchdog.timeout")) w.timeout = *d;
+    }
+    if (auto m = n["signal"]) {
+      if (auto s = signal(m, "watchdog.signal")) w.signal = *s;
+    }
+    if (auto m = n["detector"]) {
+      if (auto s = scalar(m, "watchdog.detector")) {
+        if (*s == "fixed") {
+          w.detector = DetectorKind::fixed;
+        } else if (*s == "phi") {
+          w.detector = DetectorKind::phi;
+        } else {
+          error(m, fmt::format("watchdog.detector must be fixed or phi, not '{}'{}", *s,
+                               did_you_mean(*s, {"fixed", "phi"})));
+        }
+      }
+    }
+    const bool phi = w.detector == DetectorKind::phi;
+    for (const char* key : {"threshold", "warn_threshold", "window", "min_std", "acceptable_pause",
+                            "expected_interval"}) {
+      if (n[key] && !phi) {
+        error(n[key],
+              fmt::format("watchdog.{} applies to the phi detector: add detector: phi", key));
+      }
+    }
+    if (auto m = n["threshold"]) {
+      if (auto v = real(m, "watchdog.threshold", 0.5, 30.0)) w.phi.threshold = *v;
+    }
+    if (auto m = n["warn_threshold"]) {
+      if (auto v = real(m, "watchdog.warn_threshold", 0.1, 30.0)) {
+        if (*v >= w.phi.threshold) {
+          error(m, fmt::format("watchdog.warn_threshold ({}) must be below threshold ({})", *v,
+                               w.phi.threshold));
+        } else {
+          w.phi.warn_threshold = *v;
+        }
+      }
+    }
+    if (auto m = n["window"]) {
+      if (auto v = integer(m, "watchdog.window", 10, 100000)) w.phi.window = static_cast<int>(*v);
+    }
+    if (auto m = n["min_std"]) {
+      if (auto d = positive_duration(m, "watchdog.min_std")) w.phi.min_std = *d;
+    }
+    if (auto m = n["acceptable_pause"]) {
+      if (auto d = duration(m, "watchdog.acceptable_pause")) w.phi.acceptable_pause = *d;
+    }
+    if (auto m = n["expected_interval"]) {
+      if (auto d = positive_duration(m, "watchdog.expected_interval")) {
+        w.phi.expected_interval = *d;
+      }
+    }
+    if (auto m = n["warn"]) {
+      if (auto b = boolean(m, "watchdog.warn")) w.warn = *b;
+    }
+    if (auto m = n["warn_after"]) {
+      if (phi || !w.timeout) {
+        error(m,
+              "watchdog.warn_after applies to a fixed timeout: set watchdog.timeout (with the "
+              "phi detector use warn_threshold)");
+      } else if (auto d = positive_duration(m, "watchdog.warn_after")) {
+        if (*d >= *w.timeout) {
+          error(m, fmt::format("watchdog.warn_after ({}) must be shorter than timeout ({})",
+                               format_duration(*d), format_duration(*w.timeout)));
+        } else {
+          w.warn_after = *d;
+        }
+      }
+    }
+    if (auto m = n["loops"]) {
+      if (expect_map(m, "watchdog.loops")) {
+        for (auto it = m.begin(); it != m.end(); ++it) {
+          auto name = scalar(it->first, "a loop name");
+          if (!name) continue;
+          const bool valid = !name->empty() && name->size() <= 64 &&
+                             std::all_of(name->begin(), name->end(), [](char ch) {
+                               return std::isalnum(static_cast<unsigned char>(ch)) != 0 ||
+                                      ch == '_' || ch == '-' || ch == '.' || ch == '/';
+                             });
+          if (!valid) {
+            error(it->first, fmt::format("loop name '{}' must have 1 to 64 letters, digits, '_', "
+                                         "'-', '.' or '/'",
+                                         *name));
+            continue;
+          }
+          if (auto d = positive_duration(it->second, fmt::format("watchdog.loops.{}", *name))) {
+            w.loops[*name] = *d;
+          }
+        }
+      }
+    }
+    if (auto m = n["abort_timeout"]) {
+      if (auto d = duration(m, "watchdog.abort_timeout")) w.abort_timeout = *d;
+    }
+    if (auto m = n["stacks"]) {
+      if (auto b = boolean(m, "watchdog.stacks")) w.stacks = *b;
+    }
+    if (auto m = n["stack_budget"]) {
+      if (auto d = positive_duration(m, "watchdog.stack_budget")) w.stack_budget = *d;
+    }
+  }
+
   ComponentSpec parse_component(const YAML::Node& node) {
     ComponentSpec c;
     c.location = at(node);
     check_keys(node,
                {"name", "command", "env", "cwd", "restart", "backoff", "ready", "start_timeout",
-                "watchdog", "stop", "after", "output"},
+                "watchdog", "grace", "stop", "after", "output"},
                "component");
     parse_name(node, c.name, true);
     if (auto n = node["cwd"]) {
@@ -610,21 +738,9 @@ class Loader {
           c.start_timeout = *d;
       }
     }
-    if (auto n = node["watchdog"]) {
-      if (expect_map(n, "watchdog")) {
-        check_keys(n, {"timeout", "signal"}, "watchdog");
-        if (auto m = n["timeout"]) {
-          if (auto d = duration(m, "watchdog.timeout")) {
-            if (d->count() == 0)
-              error(m, "watchdog.timeout must be longer than 0");
-            else
-              c.watchdog.timeout = *d;
-          }
-        }
-        if (auto m = n["signal"]) {
-          if (auto s = signal(m, "watchdog.signal")) c.watchdog.signal = *s;
-        }
-      }
+    if (auto n = node["watchdog"]) parse_watchdog(n, c.watchdog);
+    if (auto n = node["grace"]) {
+      if (auto d = duration(n, "grace")) c.grace = *d;
     }
     if (auto n = node["stop"]) {
       if (expect_map(n, "stop")) {

@@ -86,8 +86,11 @@ struct WatchdogSpec {
   std::optional<Duration> timeout;  // no timeout: heartbeats are not required (unless phi)
   DetectorKind detector = DetectorKind::fixed;
   PhiSpec phi;
-  bool warn = true;                       // the "soft watchdog": WARN before the hang
-  std::optional<Duration> warn_after;     // fixed: WARN after this silence; default 3/4 of timeout
+  // The "soft watchdog": WARN before the hang. Fixed timeout: after `warn_after` of silence
+  // (off unless given). Phi: at phi.warn_threshold (default threshold - 3); `warn: false`
+  // turns it off.
+  bool warn = true;
+  std::optional<Duration> warn_after;
   std::map<std::string, Duration> loops;  // watched loops declared in the config: name -> deadline
   int signal = SIGABRT;  // sent to a hung process (as systemd's WatchdogSignal); SIGKILL follows
   // Time a hung process gets after `signal` (e.g. to write a core dump) before SIGKILL, as

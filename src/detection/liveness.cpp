@@ -139,7 +139,7 @@ TimePoint Liveness::hang_deadline_of_heartbeat() const {
 TimePoint Liveness::warn_deadline_of_heartbeat() const {
   if (!spec_.warn) return kNever;
   TimePoint d = kNever;
-  if (timeout_) d = std::min(d, last_beat_ + spec_.warn_after.value_or(*timeout_ * 3 / 4));
+  if (timeout_ && spec_.warn_after) d = std::min(d, last_beat_ + *spec_.warn_after);
   if (phi_) {
     const double warn = spec_.phi.warn_threshold.value_or(std::max(1.0, spec_.phi.threshold - 3));
     d = std::min(d, phi_->when_phi_reaches(warn));
@@ -153,9 +153,6 @@ TimePoint Liveness::next_deadline(Verdict::Level current) const {
   for (const auto& [name, loop] : loops_) d = std::min(d, loop.last + loop.deadline);
   if (current == Verdict::Level::ok) {
     d = std::min(d, warn_deadline_of_heartbeat());
-    if (spec_.warn) {
-      for (const auto& [name, loop] : loops_) d = std::min(d, loop.last + loop.deadline * 3 / 4);
-    }
   }
   return d == kNever ? kNever : std::max(d, quiet_until());
 }
@@ -187,8 +184,8 @@ Verdict Liveness::evaluate(TimePoint now) const {
       raise(Verdict::Level::warn, fmt::format("phi {:.1f} >= {:g} (warn): {}", phi, warn, figures));
     }
   }
-  if (v.level == Verdict::Level::ok && spec_.warn && timeout_ &&
-      now >= warn_deadline_of_heartbeat()) {
+  if (v.level == Verdict::Level::ok && spec_.warn && timeout_ && spec_.warn_after &&
+      now >= last_beat_ + *spec_.warn_after) {
     raise(Verdict::Level::warn, fmt::format("late heartbeat: none for {} (timeout {})",
                                             format_duration(silence), format_duration(*timeout_)));
   }
@@ -197,10 +194,6 @@ Verdict Liveness::evaluate(TimePoint now) const {
     if (age >= loop.deadline) {
       raise(Verdict::Level::hang,
             fmt::format("watched loop '{}' made no progress for {} (deadline {})", name,
-                        format_duration(age), format_duration(loop.deadline)));
-    } else if (spec_.warn && age >= loop.deadline * 3 / 4) {
-      raise(Verdict::Level::warn,
-            fmt::format("watched loop '{}' is late: no progress for {} (deadline {})", name,
                         format_duration(age), format_duration(loop.deadline)));
     }
   }

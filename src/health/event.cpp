@@ -5,7 +5,7 @@
 namespace vigil::health {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 20> kKinds{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 24> kKinds{{
     {EventKind::daemon_started, "daemon_started"},
     {EventKind::daemon_stopping, "daemon_stopping"},
     {EventKind::spawned, "spawned"},
@@ -26,9 +26,13 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 20> kKinds{{
     {EventKind::operator_command, "operator_command"},
     {EventKind::config_reloaded, "config_reloaded"},
     {EventKind::status_changed, "status_changed"},
+    {EventKind::warning, "warning"},
+    {EventKind::warning_cleared, "warning_cleared"},
+    {EventKind::resource_exceeded, "resource_exceeded"},
+    {EventKind::hook_finished, "hook_finished"},
 }};
 
-constexpr std::array<std::pair<FailureKind, std::string_view>, 9> kFailures{{
+constexpr std::array<std::pair<FailureKind, std::string_view>, 11> kFailures{{
     {FailureKind::none, ""},
     {FailureKind::crash, "crash"},
     {FailureKind::exit_code, "exit_code"},
@@ -38,6 +42,8 @@ constexpr std::array<std::pair<FailureKind, std::string_view>, 9> kFailures{{
     {FailureKind::not_ready, "not_ready"},
     {FailureKind::probe, "probe"},
     {FailureKind::exec, "exec"},
+    {FailureKind::resource, "resource"},
+    {FailureKind::oom, "oom"},
 }};
 
 }  // namespace

@@ -32,10 +32,26 @@ enum class EventKind {
   operator_command,   // start/stop/restart/reload asked by an operator
   config_reloaded,    // detail: added, removed, changed
   status_changed,     // the component's STATUS= text or ERRNO= changed
+  warning,            // a monitor or the soft watchdog entered WARN (detail: source, evidence)
+  warning_cleared,    // ... and left it again
+  resource_exceeded,  // a resource monitor reached its fail level (detail: evidence, action)
+  hook_finished,      // a monitor's hook command ran (detail: argv, status, output)
 };
 
 // Why a component failed; empty for events that are not failures.
-enum class FailureKind { none, crash, exit_code, signal, core_dump, hang, not_ready, probe, exec };
+enum class FailureKind {
+  none,
+  crash,
+  exit_code,
+  signal,
+  core_dump,
+  hang,
+  not_ready,
+  probe,
+  exec,
+  resource,  // a resource monitor's fail level (RSS, CPU, threads, fds, leak)
+  oom,       // killed by the kernel's OOM killer (global or the component's cgroup)
+};
 
 std::string_view to_string(EventKind k);
 std::string_view to_string(FailureKind k);

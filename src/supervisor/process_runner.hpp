@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "common/units.hpp"
 #include "config/spec.hpp"
 #include "process/exit_status.hpp"
 
@@ -49,6 +51,13 @@ class ProcessRunner {
                      ExitCallback on_exit) = 0;
   virtual void signal_group(pid_t pgid, int sig) = 0;
   virtual std::vector<std::string> output_tail(const std::string& component, std::size_t n) = 0;
+  // Captures the stack of every thread of every process of a component's tree (its session)
+  // within `budget`, for the evidence of a hang. `done` runs once, on the loop, possibly
+  // before this returns; its JSON says what was captured or why not.
+  virtual void capture_stacks(const std::string& /*component*/, pid_t /*session*/,
+                              Duration /*budget*/, std::function<void(nlohmann::json)> done) {
+    done({{"error", "stack capture is not available"}});
+  }
 };
 
 // A readiness/liveness probe in flight (tcp connect or exec). Destroying it cancels it.

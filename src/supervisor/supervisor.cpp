@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/units.hpp"
+#include "detection/liveness.hpp"
 
 namespace vigil::supervisor {
 
@@ -51,9 +52,14 @@ struct Component {
   int restarts = 0;
   int consecutive_failures = 0;
   TimePoint not_before{};
-  std::optional<Duration> watchdog_timeout;  // from the spec, or WATCHDOG_USEC=
-  TimePoint last_heartbeat{};
-  std::uint64_t heartbeats = 0;
+  detection::Liveness liveness;  // judges heartbeats and watched loops while running
+  detection::Verdict::Level watch_level = detection::Verdict::Level::ok;
+  bool capturing_stacks = false;  // a hang was detected; its evidence is being gathered
+  std::uint64_t heartbeats = 0;   // WATCHDOG=1 received from this process
+  // Active warnings by source ("watchdog", "rss", ...): the component is running but at WARN.
+  std::map<std::string, std::string> warnings;
+  // Expires with the component: asynchronous work (a stack capture) checks it before use.
+  std::shared_ptr<int> lifetime = std::make_shared<int>(0);
   std::string status_text;
   int reported_errno = 0;
   bool exec_failing = false;  // suppresses repeated identical exec failure events
@@ -75,7 +81,7 @@ struct Component {
 
   Component(config::ComponentSpec s, Scheduler& sched)
       : spec(std::move(s)),
-        watchdog_timeout(spec.watchdog.timeout),
+        liveness(spec.watchdog),
         start_timer(sched),
         watchdog_timer(sched),
         stop_timer(sched),
@@ -224,6 +230,11 @@ void Supervisor::emit(const std::string& component, EventKind kind, std::string 
   e.mono_us = std::chrono::duration_cast<std::chrono::microseconds>(
                   deps_.scheduler.now().time_since_epoch())
                   .count();
+  if (event_time_) {
+    // A detection whose evidence took time to gather is dated when it was detected.
+    e.wall_us = event_time_->first;
+    e.mono_us = event_time_->second;
+  }
   e.component = component;
   e.kind = kind;
   e.state = std::move(state);
@@ -244,6 +255,10 @@ void Supervisor::transition(Component& c, State to, EventKind kind, std::string 
     c.stable_timer.cancel();
     c.probe_timer.cancel();
     if (to != State::starting) c.probe.reset();
+    // Warnings describe a running process; a new one starts with none.
+    c.warnings.clear();
+    c.watch_level = detection::Verdict::Level::ok;
+    c.capturing_stacks = false;
   }
   if (to != State::stopping) c.stop_timer.cancel();
   if (to != State::backoff) c.backoff_timer.cancel();
@@ -275,7 +290,7 @@ void Supervisor::start(const std::vector<ProcessRecord>& previous) {
     if (!adopted) continue;
     set_pid(*c, record.pid);
     c->spawned_at = c->ready_at = deps_.scheduler.now();
-    c->last_heartbeat = deps_.scheduler.now();
+    c->liveness.start(deps_.scheduler.now(), c->spec.grace);
     transition(*c, State::running, EventKind::adopted,
                fmt::format("adopted pid {} left running by a previous vigild", record.pid),
                FailureKind::none,
@@ -376,9 +391,7 @@ void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
   }
   set_pid(c, r.pid);
   c.spawned_at = now;
-  c.last_heartbeat = now;
   c.heartbeats = 0;
-  c.watchdog_timeout = c.spec.watchdog.timeout;
   c.status_text.clear();
   const bool is_restart = c.restarts > 0 || c.consecutive_failures > 0;
   transition(c, State::starting, EventKind::spawned,
@@ -411,7 +424,7 @@ void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
 void Supervisor::become_ready(Component& c, const std::string& how) {
   const TimePoint now = deps_.scheduler.now();
   c.ready_at = now;
-  c.last_heartbeat = now;
+  c.liveness.start(now, c.spec.grace);
   transition(c, State::running, EventKind::ready, how, FailureKind::none,
              {{"pid", c.pid}, {"startup_ms", ms(now - c.spawned_at)}});
   arm_watchdog(c);
@@ -424,44 +437,125 @@ void Supervisor::become_ready(Component& c, const std::string& how) {
   request_reconcile();  // dependants may start now
 }
 
-// Heartbeats only store a time; the deadline timer checks it when it fires and re-arms to the
-// newest deadline. A heartbeat therefore costs no timer operation, and a miss is still seen
-// exactly at last heartbeat + timeout.
+// Heartbeats only store a time; the deadline timer asks the component's Liveness when it
+// fires and re-arms to the next deadline. A heartbeat therefore costs no timer operation
+// (except with the phi detector, whose deadline can move earlier as it learns), and a miss is
+// still seen exactly at its deadline.
 //
 // Deadlines are rounded up to a kWatchdogSlack grid, so that the deadlines of many components
 // share wake-ups (a thousand components with a 1 s watchdog need at most 1 s / kWatchdogSlack
 // wake-ups a second, not a thousand); a hang is then seen at most kWatchdogSlack late.
 void Supervisor::arm_watchdog(Component& c) {
-  if (!c.watchdog_timeout || c.state != State::running) return;
+  if (c.state != State::running || c.capturing_stacks || !c.liveness.active()) {
+    c.watchdog_timer.cancel();
+    return;
+  }
+  const TimePoint next = c.liveness.next_deadline(c.watch_level);
+  if (next == TimePoint::max()) {
+    c.watchdog_timer.cancel();
+    return;
+  }
   Component* cp = &c;
-  const auto deadline = (c.last_heartbeat + *c.watchdog_timeout).time_since_epoch();
-  const auto slots = (deadline + kWatchdogSlack - Duration{1}) / kWatchdogSlack;
-  c.watchdog_timer.arm_at(TimePoint(slots * kWatchdogSlack),
-                          [this, cp] { on_watchdog_deadline(*cp); });
+  const auto slots = (next.time_since_epoch() + kWatchdogSlack - Duration{1}) / kWatchdogSlack;
+  const TimePoint at(slots * kWatchdogSlack);
+  if (c.watchdog_timer.armed() && c.watchdog_timer.when() == at) return;
+  c.watchdog_timer.arm_at(at, [this, cp] { on_watchdog_deadline(*cp); });
 }
 
 void Supervisor::on_watchdog_deadline(Component& c) {
-  if (!c.watchdog_timeout || c.state != State::running) return;
+  if (c.state != State::running || c.capturing_stacks) return;
   TimePoint now = deps_.scheduler.now();
-  if (c.last_heartbeat + *c.watchdog_timeout <= now && deps_.drain_notifications) {
+  auto verdict = c.liveness.evaluate(now);
+  if (verdict.level > c.watch_level && deps_.drain_notifications) {
     // A heartbeat may be waiting in the socket, received before the deadline: read it first.
     deps_.drain_notifications();
-    if (!c.watchdog_timeout || c.state != State::running) return;
+    if (c.state != State::running || c.capturing_stacks) return;
     now = deps_.scheduler.now();
+    verdict = c.liveness.evaluate(now);
   }
-  const TimePoint deadline = c.last_heartbeat + *c.watchdog_timeout;
-  if (deadline > now) {
-    arm_watchdog(c);
+  if (verdict.level == detection::Verdict::Level::hang) {
+    const TimePoint deadline = c.liveness.next_deadline(detection::Verdict::Level::warn);
+    verdict.evidence["late_us"] =
+        std::chrono::duration_cast<std::chrono::microseconds>(now - deadline).count();
+  }
+  apply_verdict(c, std::move(verdict));
+}
+
+void Supervisor::apply_verdict(Component& c, detection::Verdict verdict) {
+  using Level = detection::Verdict::Level;
+  if (verdict.level == Level::hang) {
+    on_hang(c, fmt::format("hang: {}", verdict.reason), std::move(verdict.evidence));
     return;
   }
-  fail(c, FailureKind::hang, EventKind::hang_detected,
-       fmt::format("hang: no watchdog heartbeat for {} (timeout {})",
-                   format_duration(now - c.last_heartbeat), format_duration(*c.watchdog_timeout)),
-       c.spec.watchdog.signal,
-       {{"since_heartbeat_ms", ms(now - c.last_heartbeat)},
-        {"timeout_ms", ms(*c.watchdog_timeout)},
-        {"late_us", std::chrono::duration_cast<std::chrono::microseconds>(now - deadline).count()},
-        {"heartbeats", c.heartbeats}});
+  if (verdict.level != c.watch_level) {
+    c.watch_level = verdict.level;
+    if (verdict.level == Level::warn) {
+      set_warning(c, "watchdog", verdict.reason, std::move(verdict.evidence));
+    } else {
+      clear_warning(c, "watchdog", "heartbeats are on time again");
+    }
+  }
+  arm_watchdog(c);
+}
+
+// A hang is recorded once its evidence is complete: the stacks of every thread are captured
+// first (the process must still exist for that), within the stack budget; the event is dated
+// at detection, so MTTR is not shortened by the capture.
+void Supervisor::on_hang(Component& c, std::string reason, nlohmann::json evidence) {
+  const TimePoint detected = deps_.scheduler.now();
+  const std::pair<std::int64_t, std::int64_t> when{
+      deps_.scheduler.wall_now_us(),
+      std::chrono::duration_cast<std::chrono::microseconds>(detected.time_since_epoch()).count()};
+  evidence["heartbeats"] = c.heartbeats;
+  Component* cp = &c;
+  auto finish = [this, cp, when, reason = std::move(reason)](nlohmann::json detail) {
+    event_time_ = when;
+    fail(*cp, FailureKind::hang, EventKind::hang_detected, reason, cp->spec.watchdog.signal,
+         std::move(detail), cp->spec.watchdog.abort_timeout.value_or(cp->spec.stop.timeout));
+    event_time_.reset();
+  };
+  if (!c.spec.watchdog.stacks) {
+    finish(std::move(evidence));
+    return;
+  }
+  c.capturing_stacks = true;
+  c.watchdog_timer.cancel();
+  const auto generation = c.launch_generation;
+  std::weak_ptr<int> lifetime = c.lifetime;
+  deps_.runner.capture_stacks(
+      c.spec.name, c.pid, c.spec.watchdog.stack_budget,
+      [this, cp, lifetime, generation, detected, evidence = std::move(evidence),
+       finish = std::move(finish)](nlohmann::json stacks) mutable {
+        // The process may have exited, or been stopped, while its stacks were read; the
+        // component may even have been removed by a reload.
+        if (lifetime.expired() || cp->launch_generation != generation || !cp->capturing_stacks ||
+            cp->state != State::running) {
+          return;
+        }
+        cp->capturing_stacks = false;
+        evidence["stacks"] = std::move(stacks);
+        evidence["stack_capture_ms"] = ms(deps_.scheduler.now() - detected);
+        finish(std::move(evidence));
+      });
+}
+
+void Supervisor::set_warning(Component& c, const std::string& source, const std::string& reason,
+                             nlohmann::json evidence) {
+  auto [it, added] = c.warnings.try_emplace(source, reason);
+  if (!added) {
+    it->second = reason;
+    return;
+  }
+  emit(c.spec.name, EventKind::warning, std::string(health::to_string(c.state)),
+       fmt::format("{}: {}", source, reason), FailureKind::none,
+       {{"source", source}, {"pid", c.pid}, {"evidence", std::move(evidence)}});
+}
+
+void Supervisor::clear_warning(Component& c, const std::string& source, const std::string& reason) {
+  if (c.warnings.erase(source) == 0) return;
+  emit(c.spec.name, EventKind::warning_cleared, std::string(health::to_string(c.state)),
+       fmt::format("{}: {}", source, reason), FailureKind::none,
+       {{"source", source}, {"pid", c.pid}});
 }
 
 void Supervisor::run_probe(Component& c) {
@@ -498,7 +592,7 @@ void Supervisor::on_probe_result(Component& c, bool ok, const std::string& detai
 // A live process that failed (hang, not ready, probe): record the failure now, at detection
 // time (that is when MTTR starts), then stop it; on_exit continues with the restart policy.
 void Supervisor::fail(Component& c, FailureKind kind, EventKind event, std::string reason,
-                      int signal, nlohmann::json detail) {
+                      int signal, nlohmann::json detail, std::optional<Duration> kill_after) {
   c.failure_recorded = true;
   c.last_failure = {{"kind", health::to_string(kind)},
                     {"reason", reason},
@@ -508,7 +602,7 @@ void Supervisor::fail(Component& c, FailureKind kind, EventKind event, std::stri
   c.stop_purpose = StopPurpose::failure;
   c.stop_reason = reason;
   transition(c, State::stopping, event, reason, kind, std::move(detail));
-  send_stop_signal(c, signal, reason);
+  send_stop_signal(c, signal, reason, kill_after);
 }
 
 void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
@@ -754,7 +848,8 @@ void Supervisor::advance_stops() {
   }
 }
 
-void Supervisor::send_stop_signal(Component& c, int signal, const std::string& reason) {
+void Supervisor::send_stop_signal(Component& c, int signal, const std::string& reason,
+                                  std::optional<Duration> kill_after) {
   c.stop_signalled = true;
   c.stop_pending = false;
   if (c.state != State::stopping) {
@@ -765,10 +860,11 @@ void Supervisor::send_stop_signal(Component& c, int signal, const std::string& r
   // A stopped (SIGSTOP) process would never see the signal; wake it.
   deps_.runner.signal_group(c.pid, SIGCONT);
   Component* cp = &c;
-  c.stop_timer.arm_after(c.spec.stop.timeout, [this, cp] {
+  const Duration timeout = kill_after.value_or(c.spec.stop.timeout);
+  c.stop_timer.arm_after(timeout, [this, cp, timeout] {
     stop_timed_out(*cp, fmt::format("still running {} after the stop signal: SIGKILL to process "
                                     "group",
-                                    format_duration(cp->spec.stop.timeout)));
+                                    format_duration(timeout)));
   });
 }
 
@@ -864,21 +960,49 @@ void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessa
                                TimePoint arrival) {
   Component* c = &component;
   const TimePoint now = deps_.scheduler.now();
-  if (m.watchdog_ping) {
-    c->last_heartbeat = std::max(c->last_heartbeat, std::min(arrival, now));
-    ++c->heartbeats;
-  }
-  if (m.status) c->status_text = *m.status;
-  if (m.watchdog_usec) {
-    if (*m.watchdog_usec == 0) {
-      c->watchdog_timeout.reset();
-      c->watchdog_timer.cancel();
-    } else {
-      c->watchdog_timeout = std::chrono::microseconds(*m.watchdog_usec);
-      c->last_heartbeat = now;
+  const TimePoint at = std::min(arrival, now);
+  const bool watching = c->state == State::running && !c->capturing_stacks;
+  if (m.watchdog_ping && !m.loop) ++c->heartbeats;
+  if (watching) {
+    bool rearm = false;
+    if (m.loop) {
+      if (m.loop_usec) {
+        if (*m.loop_usec == 0) {
+          c->liveness.retire_loop(*m.loop);
+        } else if (auto declared = c->liveness.declare_loop(
+                       *m.loop, std::chrono::microseconds(*m.loop_usec), at);
+                   !declared) {
+          spdlog::warn("{}: ignoring VIGIL_LOOP={}: {}", c->spec.name, *m.loop, declared.error());
+        }
+        rearm = true;  // a new loop may have the earliest deadline
+      } else {
+        c->liveness.loop_heartbeat(*m.loop, at);
+      }
+    } else if (m.watchdog_ping) {
+      c->liveness.heartbeat(at);
+      // The phi detector's deadline moves with what it learns, possibly earlier.
+      rearm = c->spec.watchdog.detector == config::DetectorKind::phi;
+    }
+    if (m.watchdog_usec) {
+      c->liveness.set_timeout(
+          *m.watchdog_usec == 0
+              ? std::nullopt
+              : std::optional<Duration>(std::chrono::microseconds(*m.watchdog_usec)),
+          now);
+      rearm = true;
+    }
+    if (m.extend_timeout_usec) {
+      // A known long operation (map loading): no hang before then, the watchdog stays on.
+      c->liveness.extend_until(now + std::chrono::microseconds(*m.extend_timeout_usec));
+      rearm = true;
+    }
+    if (c->watch_level != detection::Verdict::Level::ok) {
+      apply_verdict(*c, c->liveness.evaluate(now));  // perhaps back on time
+    } else if (rearm) {
       arm_watchdog(*c);
     }
   }
+  if (m.status) c->status_text = *m.status;
   if (m.extend_timeout_usec) {
     const TimePoint until = now + std::chrono::microseconds(*m.extend_timeout_usec);
     if (c->state == State::starting && c->start_timer.armed() && c->start_timer.when() < until) {
@@ -908,16 +1032,24 @@ void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessa
     become_ready(*c, "READY=1");
   }
   if (m.stopping && (c->state == State::running || c->state == State::starting)) {
-    // The program is leaving on its own: no watchdog while it does; its exit is then judged
-    // by its status as usual (a clean exit of a transient component is not a failure).
-    c->watchdog_timeout.reset();
+    // The program is leaving on its own: no watchdog while it does (transition() drops the
+    // watchdog timer); its exit is then judged by its status as usual (a clean exit of a
+    // transient component is not a failure).
     transition(*c, State::stopping, EventKind::stop_requested, "component reported STOPPING=1",
                FailureKind::none, {{"pid", c->pid}});
   }
-  if (m.watchdog_trigger && (c->state == State::running || c->state == State::starting)) {
-    fail(*c, FailureKind::hang, EventKind::hang_detected,
-         "hang: the component reported WATCHDOG=trigger", c->spec.watchdog.signal,
-         {{"trigger", true}});
+  if (m.watchdog_trigger && (c->state == State::running || c->state == State::starting) &&
+      !c->capturing_stacks) {
+    if (c->state == State::starting) {
+      fail(*c, FailureKind::hang, EventKind::hang_detected,
+           "hang: the component reported WATCHDOG=trigger", c->spec.watchdog.signal,
+           {{"trigger", true}, {"heartbeats", c->heartbeats}},
+           c->spec.watchdog.abort_timeout.value_or(c->spec.stop.timeout));
+    } else {
+      nlohmann::json evidence = c->liveness.describe(now);
+      evidence["trigger"] = true;
+      on_hang(*c, "hang: the component reported WATCHDOG=trigger", std::move(evidence));
+    }
   }
 }
 
@@ -1040,8 +1172,18 @@ nlohmann::json Supervisor::status() const {
                           {"restart", config::to_string(c->spec.restart)}};
       if (!c->status_text.empty()) j["status_text"] = c->status_text;
       if (!c->last_failure.is_null()) j["last_failure"] = c->last_failure;
-      if (c->watchdog_timeout) {
-        j["watchdog_timeout_ms"] = ms(*c->watchdog_timeout);
+      if (c->state == State::running && c->liveness.active()) {
+        j["liveness"] = c->liveness.describe(deps_.scheduler.now());
+        if (auto t = c->liveness.timeout()) j["watchdog_timeout_ms"] = ms(*t);
+        if (c->spec.watchdog.detector == config::DetectorKind::phi) {
+          j["phi"] = j["liveness"]["phi"];
+        }
+      } else if (c->spec.watchdog.timeout) {
+        j["watchdog_timeout_ms"] = ms(*c->spec.watchdog.timeout);
+      }
+      if (!c->warnings.empty()) {
+        j["warnings"] = c->warnings;
+        if (j["level"] == "OK") j["level"] = health::to_string(health::Level::warn);
       }
       children.push_back(std::move(j));
     }

@@ -15,7 +15,8 @@
 //                   logged once
 //   READY, probe ok -                    -> running          -                   -
 //   start timeout   -                    fail(not_ready)     -                   -
-//   watchdog missed -                    -                   fail(hang)          -
+//   watchdog late   -                    -                   warning             -
+//   watchdog missed -                    -                   stacks, fail(hang)  -
 //   probe failing   -                    -                   fail(probe)         -
 //   exit            -                    policy              policy              per stop purpose
 //   stop timeout    -                    -                   -                   SIGKILL group
@@ -41,6 +42,7 @@
 #include "common/result.hpp"
 #include "common/scheduler.hpp"
 #include "config/spec.hpp"
+#include "detection/liveness.hpp"
 #include "health/event.hpp"
 #include "health/state.hpp"
 #include "supervisor/backoff.hpp"
@@ -139,6 +141,11 @@ class Supervisor {
   void become_ready(Component& c, const std::string& how);
   void arm_watchdog(Component& c);
   void on_watchdog_deadline(Component& c);
+  void apply_verdict(Component& c, detection::Verdict verdict);
+  void on_hang(Component& c, std::string reason, nlohmann::json evidence);
+  void set_warning(Component& c, const std::string& source, const std::string& reason,
+                   nlohmann::json evidence);
+  void clear_warning(Component& c, const std::string& source, const std::string& reason);
   void handle_notify(Component& c, const watchdog::NotifyMessage& message, TimePoint arrival);
   void set_pid(Component& c, pid_t pid);
   void run_probe(Component& c);
@@ -147,7 +154,7 @@ class Supervisor {
   // Failing and restarting.
   void on_exit(Component& c, const process::ExitStatus& status);
   void fail(Component& c, health::FailureKind kind, health::EventKind event, std::string reason,
-            int signal, nlohmann::json detail);
+            int signal, nlohmann::json detail, std::optional<Duration> kill_after = std::nullopt);
   void handle_termination(Component& c, bool abnormal, const std::string& reason);
   void fail_to_parent(Group* parent, Component* failed_component, Group* failed_group,
                       const std::string& reason);
@@ -162,7 +169,8 @@ class Supervisor {
   // Stopping.
   void begin_stop(Component& c, StopPurpose purpose, std::string reason);
   void advance_stops();
-  void send_stop_signal(Component& c, int signal, const std::string& reason);
+  void send_stop_signal(Component& c, int signal, const std::string& reason,
+                        std::optional<Duration> kill_after = std::nullopt);
   void start_timed_out(Component& c, std::string reason, nlohmann::json detail);
   void stop_timed_out(Component& c, std::string reason);
   void after_stopped(Component& c);
@@ -181,6 +189,7 @@ class Supervisor {
   std::vector<std::unique_ptr<Component>> retired_;  // removed or changed, still stopping
   bool reconcile_posted_ = false;
   bool shutting_down_ = false;
+  std::optional<std::pair<std::int64_t, std::int64_t>> event_time_;  // wall, mono us
   std::function<void()> shutdown_done_;
 };
 

@@ -75,6 +75,18 @@ NotifyMessage parse_notify_message(std::string_view datagram) {
         m.extend_timeout_usec = *v;
       else
         understood = false;
+    } else if (key == "VIGIL_LOOP") {
+      // Names are checked by the receiver; here only bound them.
+      if (!value.empty() && value.size() <= 64)
+        m.loop = std::string(value);
+      else
+        understood = false;
+    } else if (key == "VIGIL_LOOP_USEC") {
+      auto v = parse_unsigned<std::uint64_t>(value);
+      if (v && *v <= 1'000'000'000'000ull)
+        m.loop_usec = *v;
+      else
+        understood = false;
     } else if (key == "MAINPID") {
       auto v = parse_unsigned<std::uint32_t>(value);
       if (v && *v > 0)

@@ -20,7 +20,12 @@ struct NotifyMessage {
   std::optional<std::uint64_t> watchdog_usec;  // WATCHDOG_USEC=...: new timeout
   std::optional<std::uint64_t> extend_timeout_usec;  // EXTEND_TIMEOUT_USEC=...
   std::optional<std::uint32_t> main_pid;             // MAINPID=...
-  int ignored_lines = 0;                             // unknown keys and malformed values
+  // vigil's extension for progress-based liveness (watched loops): VIGIL_LOOP=NAME with
+  // WATCHDOG=1 (or alone) is one beat of loop NAME; with VIGIL_LOOP_USEC=N it declares the
+  // loop with a deadline of N microseconds (0 retires it). See docs/PROTOCOL.md.
+  std::optional<std::string> loop;
+  std::optional<std::uint64_t> loop_usec;
+  int ignored_lines = 0;  // unknown keys and malformed values
 };
 
 // Datagrams larger than this are truncated by the socket; systemd uses the same bound.

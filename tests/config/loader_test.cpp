@@ -45,7 +45,7 @@ const BadConfig kBadConfigs[] = {
     {"unknown key without a close match",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      colour: red\n",
      "robot.yaml:5:7: error: unknown key 'colour' in component (expected one of: name, command, "
-     "env, cwd, restart, backoff, ready, start_timeout, watchdog, stop, after, output)"},
+     "env, cwd, restart, backoff, ready, start_timeout, watchdog, grace, stop, after, output)"},
     {"command as a string", "root:\n  children:\n    - name: a\n      command: /bin/true --x\n",
      "robot.yaml:4:16: error: command must be a list of arguments, e.g. [prog, --flag, value]; "
      "for a shell command write [sh, -c, \"...\"]"},
@@ -149,6 +149,36 @@ const BadConfig kBadConfigs[] = {
     {"cwd not a directory",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      cwd: /nonexistent\n",
      "robot.yaml:5:12: error: cwd '/nonexistent' is not a directory"},
+    {"unknown detector",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {detector: "
+     "adaptive}\n",
+     "robot.yaml:5:28: error: watchdog.detector must be fixed or phi, not 'adaptive'"},
+    {"phi key without the phi detector",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {timeout: 1s, "
+     "threshold: 8}\n",
+     "robot.yaml:5:42: error: watchdog.threshold applies to the phi detector: add detector: phi"},
+    {"warn threshold above threshold",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {detector: "
+     "phi, threshold: 8, warn_threshold: 9}\n",
+     "robot.yaml:5:63: error: watchdog.warn_threshold (9) must be below threshold (8)"},
+    {"warn_after longer than the timeout",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {timeout: 1s, "
+     "warn_after: 2s}\n",
+     "robot.yaml:5:43: error: watchdog.warn_after (2.0s) must be shorter than timeout (1.0s)"},
+    {"bad loop name",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {loops: {\"a "
+     "b\": 1s}}\n",
+     "robot.yaml:5:26: error: loop name 'a b' must have 1 to 64 letters, digits, '_', '-', '.' "
+     "or '/'"},
+    {"loop without a unit",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {loops: "
+     "{plan: 500}}\n",
+     "robot.yaml:5:32: error: watchdog.loops.plan: '500' is not a duration (write it with a unit: "
+     "250ms, 5s, 2m)"},
+    {"phi window too small",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {detector: "
+     "phi, window: 3}\n",
+     "robot.yaml:5:41: error: watchdog.window must be between 10 and 100000, not 3"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Config, BadConfigs, ::testing::ValuesIn(kBadConfigs),

@@ -15,10 +15,11 @@ TimePoint at(Duration d) {
 TEST(Liveness, FixedTimeoutWarnsThenHangs) {
   config::WatchdogSpec spec;
   spec.timeout = 1s;
+  spec.warn_after = 750ms;
   Liveness l(spec);
   l.start(at(0s), 0s);
   EXPECT_TRUE(l.active());
-  EXPECT_EQ(l.next_deadline(Level::ok), at(750ms));  // the soft watchdog at 3/4
+  EXPECT_EQ(l.next_deadline(Level::ok), at(750ms));
   EXPECT_EQ(l.evaluate(at(700ms)).level, Level::ok);
   const auto warn = l.evaluate(at(750ms));
   EXPECT_EQ(warn.level, Level::warn);
@@ -33,6 +34,15 @@ TEST(Liveness, FixedTimeoutWarnsThenHangs) {
   EXPECT_EQ(l.next_deadline(Level::ok), at(1650ms));
 }
 
+TEST(Liveness, FixedTimeoutHasNoSoftWatchdogUnlessAsked) {
+  config::WatchdogSpec spec;
+  spec.timeout = 1s;
+  Liveness l(spec);
+  l.start(at(0s), 0s);
+  EXPECT_EQ(l.next_deadline(Level::ok), at(1s));
+  EXPECT_EQ(l.evaluate(at(999ms)).level, Level::ok);
+}
+
 TEST(Liveness, WarnCanBeTunedOrTurnedOff) {
   config::WatchdogSpec spec;
   spec.timeout = 1s;
@@ -45,6 +55,12 @@ TEST(Liveness, WarnCanBeTunedOrTurnedOff) {
   off.start(at(0s), 0s);
   EXPECT_EQ(off.next_deadline(Level::ok), at(1s));
   EXPECT_EQ(off.evaluate(at(999ms)).level, Level::ok);
+  config::WatchdogSpec phi;
+  phi.detector = config::DetectorKind::phi;
+  phi.warn = false;
+  Liveness phi_off(phi);
+  phi_off.start(at(0s), 0s);
+  EXPECT_EQ(phi_off.evaluate(phi_off.next_deadline(Level::ok)).level, Level::hang);
 }
 
 TEST(Liveness, GraceAndExtensionMoveDeadlinesToTheirEnd) {

@@ -167,6 +167,127 @@ root:
   EXPECT_EQ(of("cam", health::EventKind::restart_scheduled).back().detail["delay_ms"], 100);
 }
 
+TEST_F(SupervisorTest, SoftWatchdogWarnsThenClearsWithoutRestarting) {
+  start(R"(
+root:
+  children:
+    - name: planner
+      command: [/bin/planner]
+      ready: notify
+      watchdog: {timeout: 1s, warn_after: 400ms}
+)");
+  notify("planner", "READY=1");
+  sched_.advance(399ms);
+  EXPECT_TRUE(of("planner", health::EventKind::warning).empty());
+  sched_.advance(1ms);
+  auto warned = of("planner", health::EventKind::warning);
+  ASSERT_EQ(warned.size(), 1u);
+  EXPECT_EQ(warned[0].detail["source"], "watchdog");
+  EXPECT_EQ(warned[0].detail["evidence"]["since_heartbeat_ms"], 400.0);
+  EXPECT_EQ(sup_->status()["children"][0]["level"], "WARN");
+  notify("planner", "WATCHDOG=1");  // late, not dead
+  ASSERT_EQ(of("planner", health::EventKind::warning_cleared).size(), 1u);
+  EXPECT_EQ(sup_->status()["children"][0]["level"], "OK");
+  EXPECT_TRUE(of("planner", health::EventKind::hang_detected).empty());
+  EXPECT_EQ(state("planner"), "running");
+}
+
+TEST_F(SupervisorTest, OneStalledWatchedLoopIsAHang) {
+  start(R"(
+root:
+  children:
+    - name: planner
+      command: [/bin/planner]
+      ready: notify
+)");
+  notify("planner", "READY=1");
+  notify("planner", "VIGIL_LOOP=plan\nVIGIL_LOOP_USEC=300000");
+  notify("planner", "VIGIL_LOOP=io\nVIGIL_LOOP_USEC=1000000");
+  for (int i = 0; i < 10; ++i) {
+    sched_.advance(100ms);
+    notify("planner", "WATCHDOG=1\nVIGIL_LOOP=io");
+    if (i < 2) notify("planner", "WATCHDOG=1\nVIGIL_LOOP=plan");
+  }
+  auto hang = of("planner", health::EventKind::hang_detected);
+  ASSERT_EQ(hang.size(), 1u);
+  EXPECT_NE(hang[0].reason.find("watched loop 'plan'"), std::string::npos) << hang[0].reason;
+  EXPECT_EQ(hang[0].detail["loops"]["plan"]["deadline_ms"], 300.0);
+  // Detected 300 ms after the last beat of "plan" (200 ms after ready), on the 4 ms grid.
+  const auto ready = of("planner", health::EventKind::ready);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_GE(hang[0].mono_us - ready[0].mono_us, 500'000);
+  EXPECT_LT(hang[0].mono_us - ready[0].mono_us, 504'000);
+}
+
+TEST_F(SupervisorTest, ExtendTimeoutWhileRunningDefersTheHang) {
+  start(R"(
+root:
+  children:
+    - name: localization
+      command: [/bin/loc]
+      ready: notify
+      watchdog: {timeout: 500ms}
+)");
+  notify("localization", "READY=1");
+  sched_.advance(200ms);
+  notify("localization", "EXTEND_TIMEOUT_USEC=5000000");  // loading a map
+  sched_.advance(4s);
+  EXPECT_TRUE(of("localization", health::EventKind::hang_detected).empty());
+  EXPECT_EQ(state("localization"), "running");
+  sched_.advance(1s);  // the extension ran out without a heartbeat
+  EXPECT_EQ(of("localization", health::EventKind::hang_detected).size(), 1u);
+}
+
+TEST_F(SupervisorTest, GracePeriodHoldsTheWatchdogAfterReadiness) {
+  start(R"(
+root:
+  children:
+    - name: lidar
+      command: [/bin/lidar]
+      ready: notify
+      grace: 3s
+      watchdog: {timeout: 500ms}
+)");
+  notify("lidar", "READY=1");
+  sched_.advance(2900ms);
+  EXPECT_TRUE(of("lidar", health::EventKind::hang_detected).empty());
+  notify("lidar", "WATCHDOG=1");
+  sched_.advance(499ms);
+  EXPECT_TRUE(of("lidar", health::EventKind::hang_detected).empty());
+  sched_.advance(1ms);
+  EXPECT_EQ(of("lidar", health::EventKind::hang_detected).size(), 1u);
+}
+
+TEST_F(SupervisorTest, PhiDetectorAdaptsToSlowBeatsAndCatchesSilence) {
+  start(R"(
+root:
+  children:
+    - name: lidar
+      command: [/bin/lidar]
+      ready: notify
+      watchdog: {detector: phi, threshold: 8, min_std: 50ms, expected_interval: 100ms}
+)");
+  notify("lidar", "READY=1");
+  // A busy CPU: beats every 100 ms, then every 250 ms for a while: phi learns the new rhythm.
+  for (int i = 0; i < 50; ++i) {
+    sched_.advance(100ms);
+    notify("lidar", "WATCHDOG=1");
+  }
+  for (int i = 0; i < 200; ++i) {
+    sched_.advance(i % 2 == 0 ? 200ms : 300ms);
+    notify("lidar", "WATCHDOG=1");
+  }
+  EXPECT_TRUE(of("lidar", health::EventKind::hang_detected).empty());
+  const double phi = sup_->status()["children"][0]["phi"];
+  EXPECT_LT(phi, 1.0);
+  sched_.advance(2s);
+  auto hang = of("lidar", health::EventKind::hang_detected);
+  ASSERT_EQ(hang.size(), 1u);
+  EXPECT_GE(hang[0].detail["phi"].get<double>(), 7.99);
+  EXPECT_EQ(hang[0].detail["last_intervals_ms"].size(), 10u);
+  EXPECT_FALSE(of("lidar", health::EventKind::warning).empty());  // WARN came first
+}
+
 TEST_F(SupervisorTest, WatchdogFiresExactlyAtTheDeadlineAndHeartbeatsPushItBack) {
   start(R"(
 root:

@@ -54,3 +54,24 @@ TEST(NotifyMessage, EmbeddedNulAndEmptyInputDoNotConfuseIt) {
 
 }  // namespace
 }  // namespace vigil::watchdog
+
+namespace vigil::watchdog {
+namespace {
+
+TEST(NotifyMessage, WatchedLoopExtension) {
+  auto beat = parse_notify_message("WATCHDOG=1\nVIGIL_LOOP=planner");
+  EXPECT_TRUE(beat.watchdog_ping);
+  EXPECT_EQ(beat.loop, "planner");
+  EXPECT_FALSE(beat.loop_usec);
+  auto declare = parse_notify_message("VIGIL_LOOP=planner\nVIGIL_LOOP_USEC=500000\n");
+  EXPECT_EQ(declare.loop_usec, 500000u);
+  EXPECT_EQ(declare.ignored_lines, 0);
+  auto bad =
+      parse_notify_message("VIGIL_LOOP=\nVIGIL_LOOP_USEC=-1\nVIGIL_LOOP=" + std::string(65, 'x'));
+  EXPECT_FALSE(bad.loop);
+  EXPECT_FALSE(bad.loop_usec);
+  EXPECT_EQ(bad.ignored_lines, 3);
+}
+
+}  // namespace
+}  // namespace vigil::watchdog
