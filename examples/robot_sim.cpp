@@ -16,6 +16,15 @@
 //   --pidfile PATH       write the pid of the process that sends heartbeats
 //   --once FILE          fail (crash/segv/exit/hang) only if FILE does not exist; create it
 //   --no-heartbeat       never send WATCHDOG=1, even when WATCHDOG_USEC is set
+//   --loop NAME:EVERY:DEADLINE  a thread declaring watched loop NAME (VIGIL_LOOP) with DEADLINE
+//                        and beating it every EVERY (repeatable)
+//   --stall-loop NAME    ... whose thread gets stuck after --stall-after D (others go on)
+//   --pause-at D         stop heartbeating at D for --pause-for P; with --extend E, first
+//                        announce the pause with EXTEND_TIMEOUT_USEC=E (a long map load)
+//   --grow-rss MIB       allocate and touch MIB MiB per second (a leak / memory hog) up to
+//                        --grow-to MIB (default: without end)
+//   --fork-children N    fork N children that sleep (a process leak), report failures
+//   --busy               burn CPU in the main loop
 // Signals at run time: SIGUSR1 -> hang now, SIGUSR2 -> crash now.
 // Durations: 250ms, 2s, 1m.
 #include <arpa/inet.h>
@@ -27,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -34,6 +44,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -78,6 +89,15 @@ int main(int argc, char** argv) {
   bool never_ready = false, ignore_term = false;
   std::string status, pidfile, once;
   bool no_heartbeat = false;
+  struct LoopOption {
+    std::string name;
+    long every = 0, deadline = 0;
+  };
+  std::vector<LoopOption> loops;
+  std::string stall_loop;
+  long stall_after = 0, pause_at = -1, pause_for = 0, extend = 0, fork_children = 0;
+  double grow_rss = 0, grow_to = 0;
+  bool busy = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* {
@@ -119,6 +139,33 @@ int main(int argc, char** argv) {
       once = next();
     else if (a == "--no-heartbeat")
       no_heartbeat = true;
+    else if (a == "--loop") {
+      const std::string spec = next();
+      const auto c1 = spec.find(':'), c2 = spec.rfind(':');
+      if (c1 == std::string::npos || c1 == c2) {
+        std::fprintf(stderr, "robot_sim: --loop NAME:EVERY:DEADLINE, not %s\n", spec.c_str());
+        return 64;
+      }
+      loops.push_back({spec.substr(0, c1), parse_ms(spec.substr(c1 + 1, c2 - c1 - 1).c_str()),
+                       parse_ms(spec.substr(c2 + 1).c_str())});
+    } else if (a == "--stall-loop")
+      stall_loop = next();
+    else if (a == "--stall-after")
+      stall_after = parse_ms(next());
+    else if (a == "--pause-at")
+      pause_at = parse_ms(next());
+    else if (a == "--pause-for")
+      pause_for = parse_ms(next());
+    else if (a == "--extend")
+      extend = parse_ms(next());
+    else if (a == "--grow-rss")
+      grow_rss = std::atof(next());
+    else if (a == "--grow-to")
+      grow_to = std::atof(next());
+    else if (a == "--fork-children")
+      fork_children = std::atol(next());
+    else if (a == "--busy")
+      busy = true;
     else if (a == "--name")
       next();  // for ps listings only
     else {
@@ -175,6 +222,36 @@ int main(int argc, char** argv) {
   }
   const auto start = Clock::now();
   auto since = [&] { return std::chrono::duration_cast<Ms>(Clock::now() - start).count(); };
+  // Watched loops: one thread each, as in a program whose callbacks run on several threads.
+  for (const auto& loop : loops) {
+    std::thread([loop, stall = loop.name == stall_loop, stall_after, start] {
+      notify("VIGIL_LOOP=" + loop.name +
+             "\nVIGIL_LOOP_USEC=" + std::to_string(loop.deadline * 1000));
+      for (;;) {
+        std::this_thread::sleep_for(Ms(loop.every));
+        if (stall && Clock::now() - start >= Ms(stall_after)) {
+          std::printf("robot_sim %d: loop %s is stuck\n", ::getpid(), loop.name.c_str());
+          for (;;) ::pause();  // a deadlocked thread: the process and other loops go on
+        }
+        notify("WATCHDOG=1\nVIGIL_LOOP=" + loop.name);
+      }
+    }).detach();
+  }
+  if (fork_children > 0) {
+    int failed = 0;
+    for (long n = 0; n < fork_children; ++n) {
+      const pid_t child = ::fork();
+      if (child == 0) {
+        for (;;) ::pause();
+      }
+      if (child < 0) ++failed;
+    }
+    std::printf("robot_sim %d: forked %ld children, %d forks failed\n", ::getpid(),
+                fork_children - failed, failed);
+  }
+  std::vector<char*> hoard;
+  double hoarded_mib = 0;
+  auto last_grow = Clock::now();
   bool ready = false;
   auto last_beat = Clock::now() - Ms(100000);
   auto last_print = Clock::now();
@@ -210,7 +287,33 @@ int main(int argc, char** argv) {
       ready = true;
       notify(status.empty() ? "READY=1" : "READY=1\nSTATUS=" + status);
     }
-    if (heartbeat > 0 && Clock::now() - last_beat >= Ms(heartbeat)) {
+    const bool paused = pause_at >= 0 && t >= pause_at && t < pause_at + pause_for;
+    if (paused && extend > 0) {
+      std::printf("robot_sim %d: long operation, EXTEND_TIMEOUT_USEC=%ld\n", ::getpid(),
+                  extend * 1000);
+      notify("EXTEND_TIMEOUT_USEC=" + std::to_string(extend * 1000));
+      extend = 0;
+    }
+    if (grow_rss > 0 && (grow_to <= 0 || hoarded_mib < grow_to)) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - last_grow).count();
+      const double mib = grow_rss * seconds;
+      if (mib >= 1.0) {
+        last_grow = Clock::now();
+        const auto bytes = static_cast<std::size_t>(mib * 1024 * 1024);
+        char* block = static_cast<char*>(std::malloc(bytes));
+        if (block != nullptr) {
+          std::memset(block, 1, bytes);  // touched: resident, not just reserved
+          hoard.push_back(block);
+          hoarded_mib += mib;
+        }
+      }
+    }
+    if (busy) {
+      const auto until = Clock::now() + Ms(15);
+      while (Clock::now() < until) {
+      }
+    }
+    if (!paused && heartbeat > 0 && Clock::now() - last_beat >= Ms(heartbeat)) {
       last_beat = Clock::now();
       notify("WATCHDOG=1");
     }

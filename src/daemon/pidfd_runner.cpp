@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "daemon/stack_capture.hpp"
 #include "process/proc_stat.hpp"
 #include "process/spawn.hpp"
 
@@ -191,6 +192,11 @@ void PidfdRunner::watch(pid_t pid, int pidfd, std::string component, ExitCallbac
                           [this, pid](const std::error_code& ec) {
                             if (!ec) on_pidfd_ready(pid);
                           });
+}
+
+void PidfdRunner::capture_stacks(const std::string& /*component*/, pid_t session, Duration budget,
+                                 std::function<void(nlohmann::json)> done) {
+  daemon::capture_stacks(io_, *this, session, budget, std::move(done));
 }
 
 void PidfdRunner::watch_child(process::SpawnedProcess child, std::string label,

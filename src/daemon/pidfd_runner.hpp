@@ -44,6 +44,8 @@ class PidfdRunner final : public supervisor::ProcessRunner {
              ExitCallback on_exit) override;
   void signal_group(pid_t pgid, int sig) override;
   std::vector<std::string> output_tail(const std::string& component, std::size_t n) override;
+  void capture_stacks(const std::string& component, pid_t session, Duration budget,
+                      std::function<void(nlohmann::json)> done) override;
 
   // Watches a child vigild spawned for itself (a probe command): reaped and reported like a
   // component's main process, so the SIGCHLD reaper never mistakes it for an orphan.

@@ -61,8 +61,16 @@ void Liveness::start(TimePoint at, Duration grace) {
   extension_since_beat_ = false;
   heartbeats_ = 0;
   if (phi_) phi_->reset(at);
+  // Loops the program declared while starting are kept; their deadlines count from now.
+  for (auto& [name, loop] : loops_) loop.last = std::max(loop.last, at);
+  for (const auto& [name, deadline] : spec_.loops) {
+    if (!loops_.count(name)) loops_[name] = Loop{deadline, at, 0, true};
+  }
+}
+
+void Liveness::forget_process() {
   loops_.clear();
-  for (const auto& [name, deadline] : spec_.loops) loops_[name] = Loop{deadline, at, 0, true};
+  heartbeats_ = 0;
 }
 
 void Liveness::heartbeat(TimePoint at) {

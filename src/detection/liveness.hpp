@@ -36,7 +36,10 @@ class Liveness {
 
   explicit Liveness(const config::WatchdogSpec& spec);
 
-  // The component became ready at `at` (or was adopted): everything starts from there.
+  // A new process was started: nothing of the previous one's loops applies.
+  void forget_process();
+  // The component became ready at `at` (or was adopted): everything starts from there. Loops
+  // declared before readiness are kept (a program declares them as it starts its threads).
   void start(TimePoint at, Duration grace);
 
   void heartbeat(TimePoint at);

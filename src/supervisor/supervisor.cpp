@@ -392,6 +392,7 @@ void Supervisor::finish_launch(Component& c, const LaunchResult& r) {
   set_pid(c, r.pid);
   c.spawned_at = now;
   c.heartbeats = 0;
+  c.liveness.forget_process();
   c.status_text.clear();
   const bool is_restart = c.restarts > 0 || c.consecutive_failures > 0;
   transition(c, State::starting, EventKind::spawned,
@@ -963,6 +964,16 @@ void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessa
   const TimePoint at = std::min(arrival, now);
   const bool watching = c->state == State::running && !c->capturing_stacks;
   if (m.watchdog_ping && !m.loop) ++c->heartbeats;
+  if (c->state == State::starting && m.loop && m.loop_usec) {
+    // Threads declare their loops as the program starts, possibly before READY=1.
+    if (*m.loop_usec == 0) {
+      c->liveness.retire_loop(*m.loop);
+    } else if (auto declared =
+                   c->liveness.declare_loop(*m.loop, std::chrono::microseconds(*m.loop_usec), at);
+               !declared) {
+      spdlog::warn("{}: ignoring VIGIL_LOOP={}: {}", c->spec.name, *m.loop, declared.error());
+    }
+  }
   if (watching) {
     bool rearm = false;
     if (m.loop) {

@@ -163,3 +163,19 @@ TEST(Liveness, PhiWithTimeoutUsesTheEarlierDeadline) {
 
 }  // namespace
 }  // namespace vigil::detection
+
+namespace vigil::detection {
+namespace {
+
+TEST(Liveness, LoopsDeclaredBeforeReadinessCountFromReadiness) {
+  Liveness l(config::WatchdogSpec{});
+  ASSERT_TRUE(l.declare_loop("plan", 300ms, at(0s)));  // while starting
+  l.start(at(2s), 0s);
+  EXPECT_EQ(l.next_deadline(Level::ok), at(2300ms));
+  l.forget_process();  // restarted: the new process declares its own
+  l.start(at(5s), 0s);
+  EXPECT_FALSE(l.active());
+}
+
+}  // namespace
+}  // namespace vigil::detection
