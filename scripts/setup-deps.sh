@@ -7,9 +7,10 @@ packages=(
   libyaml-cpp-dev libasio-dev libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev
   libsqlite3-dev libsystemd-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev sqlite3
+  elfutils  # eu-stack: the stacks of a hung component's threads
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(runit s6 supervisor python3)
+  packages+=(runit s6 supervisor python3 stress-ng)
 fi
 missing=()
 for p in "${packages[@]}"; do
