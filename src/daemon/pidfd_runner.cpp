@@ -117,9 +117,14 @@ process::SpawnRequest PidfdRunner::request_for(const config::ComponentSpec& spec
   }
   request.env.push_back("NOTIFY_SOCKET=" + options_.notify_socket);
   request.env.push_back("VIGIL_COMPONENT=" + spec.name);
-  if (spec.watchdog.timeout) {
-    const auto usec =
-        std::chrono::duration_cast<std::chrono::microseconds>(*spec.watchdog.timeout).count();
+  // What a systemd-style program reads to know it must beat, and how often (it beats at
+  // half of it). With the phi detector alone, that is twice the expected interval.
+  std::optional<Duration> advertised = spec.watchdog.timeout;
+  if (!advertised && spec.watchdog.detector == config::DetectorKind::phi) {
+    advertised = 2 * spec.watchdog.phi.expected_interval.value_or(std::chrono::seconds(1));
+  }
+  if (advertised) {
+    const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(*advertised).count();
     request.env.push_back("WATCHDOG_USEC=" + std::to_string(usec));
     request.set_watchdog_pid = true;
   }
