@@ -1,6 +1,8 @@
 #include "config/loader.hpp"
 
 #include <fmt/format.h>
+#include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
@@ -107,7 +109,8 @@ class Loader {
                              type_name(doc)));
       return finish(std::nullopt);
     }
-    check_keys(doc, {"state_dir", "root", "final_action", "event_log"}, "top level");
+    check_keys(doc, {"state_dir", "root", "final_action", "event_log", "monitoring"}, "top level");
+    if (auto n = doc["monitoring"]) parse_monitoring(n, spec.monitoring);
     spec.state_dir = (base_dir_ / ".vigil").lexically_normal().string();
     if (auto n = doc["state_dir"]) {
       if (auto s = scalar(n, "state_dir")) spec.state_dir = absolute(*s).string();
@@ -535,6 +538,239 @@ class Loader {
     }
   }
 
+  // "80%" or "80" -> 80.
+  std::optional<double> percent(const YAML::Node& node, std::string_view what, double hi) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    std::string text = *s;
+    if (!text.empty() && text.back() == '%') text.pop_back();
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(text, &used);
+      if (used != text.size() || !(v >= 0 && v <= hi)) throw std::invalid_argument("range");
+      return v;
+    } catch (const std::exception&) {
+      error(node, fmt::format("{} must be a percentage from 0% to {}%, not '{}'", what, hi, *s));
+      return std::nullopt;
+    }
+  }
+
+  std::optional<MonitorAction> monitor_action(const YAML::Node& node, std::string_view what) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    if (*s == "warn") return MonitorAction::warn;
+    if (*s == "restart") return MonitorAction::restart;
+    if (*s == "hook") return MonitorAction::hook;
+    error(node, fmt::format("{} must be warn, restart or hook, not '{}'{}", what, *s,
+                            did_you_mean(*s, {"warn", "restart", "hook"})));
+    return std::nullopt;
+  }
+
+  // The figure's own unit for `warn`, `fail` and `clear`.
+  using ValueParser = std::function<std::optional<double>(const YAML::Node&, std::string_view)>;
+
+  void parse_hook(const YAML::Node& node, const YAML::Node& hook, const std::string& what,
+                  MonitorAction action, std::vector<std::string>& out) {
+    if (hook) {
+      out = string_list(hook, what + ".hook");
+      if (out.empty() && hook.IsSequence()) error(hook, what + ".hook must not be empty");
+      if (!out.empty()) resolve_executable(hook, out[0], "");
+      if (action != MonitorAction::hook) {
+        error(hook, fmt::format("{}.hook is only run with action: hook", what));
+      }
+    } else if (action == MonitorAction::hook) {
+      error(node, fmt::format("{} has action: hook but no hook: [argv]", what));
+    }
+  }
+
+  std::optional<ThresholdSpec> parse_threshold(const YAML::Node& node, const std::string& what,
+                                               const ValueParser& value, bool low_is_bad,
+                                               ThresholdSpec t = {}) {
+    if (!expect_map(node, what)) return std::nullopt;
+    check_keys(node, {"warn", "fail", "clear", "for", "samples", "action", "hook"}, what);
+    if (auto m = node["warn"]) t.warn = value(m, what + ".warn");
+    if (auto m = node["fail"]) t.fail = value(m, what + ".fail");
+    if (auto m = node["clear"]) t.clear = value(m, what + ".clear");
+    if (auto m = node["for"]) {
+      if (auto d = duration(m, what + ".for")) t.hold = *d;
+    }
+    if (auto m = node["samples"]) {
+      if (auto v = integer(m, what + ".samples", 1, 10000)) t.samples = static_cast<int>(*v);
+    }
+    if (auto m = node["action"]) {
+      if (auto a = monitor_action(m, what + ".action")) t.action = *a;
+    }
+    parse_hook(node, node["hook"], what, t.action, t.hook);
+    if (!t.warn && !t.fail) {
+      error(node, fmt::format("{} needs warn, fail or both", what));
+      return std::nullopt;
+    }
+    if (t.warn && t.fail && (low_is_bad ? *t.warn < *t.fail : *t.warn > *t.fail)) {
+      error(node["warn"], fmt::format("{}.warn must be {} fail: warn comes first", what,
+                                      low_is_bad ? "above" : "below"));
+    }
+    if (t.clear) {
+      const double lowest = t.warn ? *t.warn : *t.fail;
+      if (low_is_bad ? *t.clear < lowest : *t.clear > lowest) {
+        error(node["clear"], fmt::format("{}.clear must be on the healthy side of warn/fail "
+                                         "(hysteresis)",
+                                         what));
+      }
+    }
+    return t;
+  }
+
+  void parse_resources(const YAML::Node& node, ResourcesSpec& r) {
+    if (!expect_map(node, "resources")) return;
+    check_keys(node, {"rss", "cpu", "threads", "fds", "processes", "leak"}, "resources");
+    const ValueParser bytes = [this](const YAML::Node& n, std::string_view what) {
+      auto v = size(n, what);
+      return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+    };
+    const ValueParser cpu = [this](const YAML::Node& n, std::string_view what) {
+      return percent(n, what, 100000.0);
+    };
+    const ValueParser count = [this](const YAML::Node& n, std::string_view what) {
+      auto v = integer(n, what, 0, 100'000'000);
+      return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+    };
+    if (auto n = node["rss"]) r.rss = parse_threshold(n, "resources.rss", bytes, false);
+    if (auto n = node["cpu"]) r.cpu = parse_threshold(n, "resources.cpu", cpu, false);
+    if (auto n = node["threads"]) {
+      r.threads = parse_threshold(n, "resources.threads", count, false);
+    }
+    if (auto n = node["fds"]) r.fds = parse_threshold(n, "resources.fds", count, false);
+    if (auto n = node["processes"]) {
+      r.processes = parse_threshold(n, "resources.processes", count, false);
+    }
+    if (auto n = node["leak"]) {
+      if (!expect_map(n, "resources.leak")) return;
+      check_keys(n, {"rate", "window", "min_fit", "action", "hook"}, "resources.leak");
+      LeakSpec leak;
+      if (auto m = n["rate"]) {
+        if (auto text = scalar(m, "resources.leak.rate")) {
+          const auto slash = text->find('/');
+          std::optional<std::uint64_t> amount;
+          double per = 0;
+          if (slash != std::string::npos) {
+            amount = parse_size(text->substr(0, slash));
+            const std::string unit = text->substr(slash + 1);
+            per = unit == "s" ? 1 : unit == "min" ? 60 : unit == "h" ? 3600 : 0;
+          }
+          if (!amount || per == 0 || *amount == 0) {
+            error(m, fmt::format("resources.leak.rate: '{}' is not a growth rate (write it as "
+                                 "SIZE/s, SIZE/min or SIZE/h, e.g. 1MiB/min)",
+                                 *text));
+          } else {
+            leak.bytes_per_second = static_cast<double>(*amount) / per;
+          }
+        }
+      } else {
+        error(n, "resources.leak needs rate: SIZE/min");
+      }
+      if (auto m = n["window"]) {
+        if (auto d = positive_duration(m, "resources.leak.window")) leak.window = *d;
+      }
+      if (auto m = n["min_fit"]) {
+        if (auto v = real(m, "resources.leak.min_fit", 0.0, 1.0)) leak.min_fit = *v;
+      }
+      if (auto m = n["action"]) {
+        if (auto a = monitor_action(m, "resources.leak.action")) leak.action = *a;
+      }
+      parse_hook(n, n["hook"], "resources.leak", leak.action, leak.hook);
+      r.leak = leak;
+    }
+  }
+
+  void parse_limits(const YAML::Node& node, LimitsSpec& l) {
+    if (!expect_map(node, "limits")) return;
+    check_keys(node, {"address_space", "open_files", "core", "processes", "memory", "cpu", "pids"},
+               "limits");
+    auto rlimit = [&](const char* key, int resource, bool is_size) {
+      auto m = node[key];
+      if (!m) return;
+      const std::string what = fmt::format("limits.{}", key);
+      if (m.IsScalar() && m.Scalar() == "unlimited") {
+        if (resource == RLIMIT_NOFILE) {
+          error(m, "limits.open_files cannot be unlimited (the kernel has a maximum)");
+          return;
+        }
+        l.rlimits.push_back({resource, 0, true});
+        return;
+      }
+      if (is_size) {
+        if (auto v = size(m, what)) l.rlimits.push_back({resource, *v, false});
+      } else if (auto v = integer(m, what, resource == RLIMIT_NOFILE ? 16 : 1, 1 << 30)) {
+        l.rlimits.push_back({resource, static_cast<std::uint64_t>(*v), false});
+      }
+    };
+    rlimit("address_space", RLIMIT_AS, true);
+    rlimit("open_files", RLIMIT_NOFILE, false);
+    rlimit("core", RLIMIT_CORE, true);
+    rlimit("processes", RLIMIT_NPROC, false);
+    if (auto m = node["memory"]) {
+      if (auto v = size(m, "limits.memory")) {
+        if (*v < (1u << 20))
+          error(m, "limits.memory must be at least 1MiB");
+        else
+          l.memory_max = *v;
+      }
+    }
+    if (auto m = node["cpu"]) {
+      if (auto v = real(m, "limits.cpu", 0.01, 1024.0)) l.cpu_max = *v;
+    }
+    if (auto m = node["pids"]) {
+      if (auto v = integer(m, "limits.pids", 1, 4'000'000)) l.pids_max = static_cast<int>(*v);
+    }
+  }
+
+  void parse_monitoring(const YAML::Node& node, MonitoringSpec& mon) {
+    if (!expect_map(node, "monitoring")) return;
+    check_keys(node, {"interval", "host"}, "monitoring");
+    if (auto m = node["interval"]) {
+      if (auto d = positive_duration(m, "monitoring.interval")) {
+        if (*d < std::chrono::milliseconds(100))
+          error(m, "monitoring.interval must be at least 100ms");
+        else
+          mon.interval = *d;
+      }
+    }
+    auto& h = mon.host;
+    auto host = node["host"];
+    if (!host) return;
+    if (!expect_map(host, "monitoring.host")) return;
+    check_keys(host, {"cpu", "load", "memory_available", "disk_available", "temperature"},
+               "monitoring.host");
+    const ValueParser pct = [this](const YAML::Node& n, std::string_view what) {
+      return percent(n, what, 100.0);
+    };
+    const ValueParser number = [this](const YAML::Node& n, std::string_view what) {
+      return real(n, what, 0.0, 1e6);
+    };
+    auto one = [&](const char* key, ThresholdSpec& out, const ValueParser& value, bool low) {
+      if (auto m = host[key]) {
+        // Given thresholds replace the defaults; unnamed ones are off.
+        ThresholdSpec fresh;
+        fresh.action = MonitorAction::warn;
+        if (auto t =
+                parse_threshold(m, fmt::format("monitoring.host.{}", key), value, low, fresh)) {
+          out = *t;
+        }
+      }
+    };
+    one("cpu", h.cpu, pct, false);
+    one("load", h.load, number, false);
+    one("memory_available", h.memory_available, pct, true);
+    one("disk_available", h.disk_available, pct, true);
+    one("temperature", h.temperature, number, false);
+    for (auto* t : {&h.cpu, &h.load, &h.memory_available, &h.disk_available, &h.temperature}) {
+      if (t->action == MonitorAction::restart) {
+        error(host, "monitoring.host monitors can warn or run a hook, not restart");
+        break;
+      }
+    }
+  }
+
   std::optional<bool> boolean(const YAML::Node& node, std::string_view what) {
     auto s = scalar(node, what);
     if (!s) return std::nullopt;
@@ -668,7 +904,7 @@ class Loader {
     c.location = at(node);
     check_keys(node,
                {"name", "command", "env", "cwd", "restart", "backoff", "ready", "start_timeout",
-                "watchdog", "grace", "stop", "after", "output"},
+                "watchdog", "grace", "stop", "after", "output", "resources", "limits", "user"},
                "component");
     parse_name(node, c.name, true);
     if (auto n = node["cwd"]) {
@@ -771,6 +1007,21 @@ class Loader {
           if (auto v = integer(m, "output.tail_lines", 0, 1000)) {
             c.output.tail_lines = static_cast<int>(*v);
           }
+        }
+      }
+    }
+    if (auto n = node["resources"]) parse_resources(n, c.resources);
+    if (auto n = node["limits"]) parse_limits(n, c.limits);
+    if (auto n = node["user"]) {
+      if (auto name = scalar(n, "user")) {
+        struct passwd pw {};
+        struct passwd* found = nullptr;
+        std::vector<char> buffer(16384);
+        if (::getpwnam_r(name->c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 ||
+            found == nullptr) {
+          error(n, fmt::format("user '{}' does not exist on this machine", *name));
+        } else {
+          c.user = UserSpec{*name, pw.pw_uid, pw.pw_gid};
         }
       }
     }

@@ -10,7 +10,8 @@ bool ComponentSpec::same_behaviour(const ComponentSpec& o) const {
   return name == o.name && command == o.command && env == o.env && cwd == o.cwd &&
          restart == o.restart && backoff == o.backoff && ready == o.ready &&
          start_timeout == o.start_timeout && watchdog == o.watchdog && grace == o.grace &&
-         stop == o.stop && after == o.after && output == o.output;
+         stop == o.stop && after == o.after && output == o.output && resources == o.resources &&
+         limits == o.limits && user == o.user;
 }
 
 std::string ComponentSpec::process_fingerprint() const {
@@ -20,6 +21,15 @@ std::string ComponentSpec::process_fingerprint() const {
   for (const auto& [k, v] : env) text += k + '=' + v + '\0';
   text += '\1' + cwd + '\1';
   if (watchdog.timeout) text += std::to_string(watchdog.timeout->count());
+  // Only when set, so that fingerprints recorded before limits existed stay valid.
+  for (const auto& r : limits.rlimits) {
+    text += fmt::format("\2{}:{}:{}", r.resource, r.value, r.unlimited);
+  }
+  if (limits.wants_cgroup()) {
+    text += fmt::format("\3{}:{}:{}", limits.memory_max.value_or(0), limits.cpu_max.value_or(0),
+                        limits.pids_max.value_or(0));
+  }
+  if (user) text += fmt::format("\4{}:{}", user->uid, user->gid);
   return fmt::format("{:016x}", std::hash<std::string>{}(text));
 }
 
@@ -57,6 +67,18 @@ const char* to_string(FinalAction a) {
       return "stop";
     case FinalAction::retry:
       return "retry";
+  }
+  return "?";
+}
+
+const char* to_string(MonitorAction a) {
+  switch (a) {
+    case MonitorAction::warn:
+      return "warn";
+    case MonitorAction::restart:
+      return "restart";
+    case MonitorAction::hook:
+      return "hook";
   }
   return "?";
 }

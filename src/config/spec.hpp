@@ -117,6 +117,72 @@ struct OutputSpec {
   bool operator==(const OutputSpec&) const = default;
 };
 
+// What a resource monitor does at its fail level (its warn level always only warns).
+enum class MonitorAction {
+  warn,     // a resource_exceeded event and a warning; the process keeps running
+  restart,  // a failure (kind resource): the restart policy applies
+  hook,     // run `hook` (argv), then as warn
+};
+
+// A monitored figure: warn and fail thresholds with debounce and hysteresis (see
+// detection/threshold_monitor.hpp). Values are in the figure's unit: bytes, percent, count.
+struct ThresholdSpec {
+  std::optional<double> warn;
+  std::optional<double> fail;
+  std::optional<double> clear;  // leave WARN/FAIL below this (default 10 % under each level)
+  Duration hold = 0s;           // `for:` the condition must last this long...
+  int samples = 1;              // ...and this many consecutive samples
+  MonitorAction action = MonitorAction::restart;
+  std::vector<std::string> hook;
+  bool operator==(const ThresholdSpec&) const = default;
+};
+
+// Sustained RSS growth: the least-squares slope over `window` at or above `rate`.
+struct LeakSpec {
+  double bytes_per_second = 0;
+  Duration window = std::chrono::minutes(10);
+  double min_fit = 0.8;  // r^2 of the fit: steady growth, not one allocation burst
+  MonitorAction action = MonitorAction::warn;
+  std::vector<std::string> hook;
+  bool operator==(const LeakSpec&) const = default;
+};
+
+struct ResourcesSpec {
+  std::optional<ThresholdSpec> rss;        // bytes, whole process tree
+  std::optional<ThresholdSpec> cpu;        // percent of one core, whole tree
+  std::optional<ThresholdSpec> threads;    // count
+  std::optional<ThresholdSpec> fds;        // open file descriptors
+  std::optional<ThresholdSpec> processes;  // processes in the tree
+  std::optional<LeakSpec> leak;
+  bool any() const { return rss || cpu || threads || fds || processes || leak; }
+  bool operator==(const ResourcesSpec&) const = default;
+};
+
+struct RlimitSpec {
+  int resource = 0;  // RLIMIT_*
+  std::uint64_t value = 0;
+  bool unlimited = false;
+  bool operator==(const RlimitSpec&) const = default;
+};
+
+struct LimitsSpec {
+  std::vector<RlimitSpec> rlimits;          // address_space, open_files, core, processes
+  std::optional<std::uint64_t> memory_max;  // cgroup v2 memory.max
+  std::optional<double> cpu_max;            // cgroup v2 cpu.max, in cores
+  std::optional<int> pids_max;              // cgroup v2 pids.max
+  bool wants_cgroup() const { return memory_max || cpu_max || pids_max; }
+  bool operator==(const LimitsSpec&) const = default;
+};
+
+// Run the component as another user (systemd's User=): its uid, primary gid, no
+// supplementary groups.
+struct UserSpec {
+  std::string name;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  bool operator==(const UserSpec&) const = default;
+};
+
 struct ComponentSpec {
   std::string name;
   std::vector<std::string> command;  // argv; command[0] resolved to an absolute path
@@ -133,6 +199,9 @@ struct ComponentSpec {
   StopSpec stop;
   std::vector<std::string> after;
   OutputSpec output;
+  ResourcesSpec resources;
+  LimitsSpec limits;
+  std::optional<UserSpec> user;
   SourceLocation location;
 
   // Equal when a running process need not be restarted (the location may move).
@@ -170,9 +239,27 @@ struct EventLogSpec {
   Duration max_age = std::chrono::hours(24 * 90);
 };
 
+// vigild's watch over the host itself: a `host` node in the health tree. Percent values.
+// Defaults: CPU warn at 95 % for 1 min; memory and disk available warn at 10 %, fail at 5 %;
+// temperature warn at 85 C, fail at 95 C; load off. A host monitor warns (or runs a hook).
+struct HostSpec {
+  ThresholdSpec cpu{
+      95.0, std::nullopt, std::nullopt, std::chrono::minutes(1), 1, MonitorAction::warn, {}};
+  ThresholdSpec load{};  // 1-minute load average per core
+  ThresholdSpec memory_available{10.0, 5.0, std::nullopt, 0s, 3, MonitorAction::warn, {}};
+  ThresholdSpec disk_available{10.0, 5.0, std::nullopt, 0s, 1, MonitorAction::warn, {}};
+  ThresholdSpec temperature{85.0, 95.0, std::nullopt, 10s, 1, MonitorAction::warn, {}};
+};
+
+struct MonitoringSpec {
+  Duration interval = 1s;  // resource and host sampling period
+  HostSpec host;
+};
+
 struct SystemSpec {
   std::string source_file;  // absolute path of the config
   std::string state_dir;    // absolute
+  MonitoringSpec monitoring;
   GroupSpec root;
   FinalAction final_action = FinalAction::stop;
   EventLogSpec event_log;
@@ -183,6 +270,7 @@ const char* to_string(RestartType r);
 const char* to_string(FinalAction a);
 const char* to_string(ReadySpec::Kind k);
 const char* to_string(DetectorKind k);
+const char* to_string(MonitorAction a);
 
 // Visits every component of the tree in declaration order.
 template <typename F>

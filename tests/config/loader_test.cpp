@@ -45,7 +45,8 @@ const BadConfig kBadConfigs[] = {
     {"unknown key without a close match",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      colour: red\n",
      "robot.yaml:5:7: error: unknown key 'colour' in component (expected one of: name, command, "
-     "env, cwd, restart, backoff, ready, start_timeout, watchdog, grace, stop, after, output)"},
+     "env, cwd, restart, backoff, ready, start_timeout, watchdog, grace, stop, after, output, "
+     "resources, limits, user)"},
     {"command as a string", "root:\n  children:\n    - name: a\n      command: /bin/true --x\n",
      "robot.yaml:4:16: error: command must be a list of arguments, e.g. [prog, --flag, value]; "
      "for a shell command write [sh, -c, \"...\"]"},
@@ -175,6 +176,36 @@ const BadConfig kBadConfigs[] = {
      "{plan: 500}}\n",
      "robot.yaml:5:32: error: watchdog.loops.plan: '500' is not a duration (write it with a unit: "
      "250ms, 5s, 2m)"},
+    {"rss threshold without a unit",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      resources: {rss: {warn: "
+     "150}}\n",
+     "robot.yaml:5:31: error: resources.rss.warn: '150' is not a size (write it with a unit: "
+     "512KiB, 200MiB, 1GiB)"},
+    {"warn above fail",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      resources: {rss: {warn: "
+     "2GiB, fail: 1GiB}}\n",
+     "robot.yaml:5:31: error: resources.rss.warn must be below fail: warn comes first"},
+    {"hook action without a hook",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      resources: {cpu: {fail: "
+     "90%, action: hook}}\n",
+     "robot.yaml:5:24: error: resources.cpu has action: hook but no hook: [argv]"},
+    {"bad leak rate",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      resources: {leak: "
+     "{rate: 1MiB}}\n",
+     "robot.yaml:5:32: error: resources.leak.rate: '1MiB' is not a growth rate (write it as "
+     "SIZE/s, SIZE/min or SIZE/h, e.g. 1MiB/min)"},
+    {"unknown limit",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      limits: {files: 10}\n",
+     "robot.yaml:5:16: error: unknown key 'files' in limits (expected one of: address_space, "
+     "open_files, core, processes, memory, cpu, pids)"},
+    {"unknown user",
+     "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      user: "
+     "no-such-user-vigil\n",
+     "robot.yaml:5:13: error: user 'no-such-user-vigil' does not exist on this machine"},
+    {"host monitor that restarts",
+     "monitoring: {host: {cpu: {warn: 90%, action: restart}}}\nroot:\n  children:\n    - name: a\n "
+     "     command: [/bin/true]\n",
+     "robot.yaml:1:20: error: monitoring.host monitors can warn or run a hook, not restart"},
     {"phi window too small",
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {detector: "
      "phi, window: 3}\n",
