@@ -624,6 +624,14 @@ class Loader {
     if (!expect_map(node, "resources")) return;
     check_keys(node, {"rss", "cpu", "threads", "fds", "processes", "leak"}, "resources");
     const ValueParser bytes = [this](const YAML::Node& n, std::string_view what) {
+      // A bare number is almost always a forgotten unit (150 meaning 150MiB, not bytes).
+      if (n.IsScalar() && !n.Scalar().empty() &&
+          std::all_of(n.Scalar().begin(), n.Scalar().end(),
+                      [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)) != 0; })) {
+        error(n, fmt::format("{}: '{}' is not a size (write it with a unit: 512KiB, 200MiB, 1GiB)",
+                             what, n.Scalar()));
+        return std::optional<double>();
+      }
       auto v = size(n, what);
       return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
     };
