@@ -602,7 +602,10 @@ class Loader {
     }
     parse_hook(node, node["hook"], what, t.action, t.hook);
     if (!t.warn && !t.fail) {
-      error(node, fmt::format("{} needs warn, fail or both", what));
+      // (When they were given but invalid, that error was reported already.)
+      if (!node["warn"] && !node["fail"]) {
+        error(node, fmt::format("{} needs warn, fail or both", what));
+      }
       return std::nullopt;
     }
     if (t.warn && t.fail && (low_is_bad ? *t.warn < *t.fail : *t.warn > *t.fail)) {
