@@ -21,6 +21,7 @@
 #include "config/loader.hpp"
 #include "daemon/asio_prober.hpp"
 #include "daemon/pidfd_runner.hpp"
+#include "daemon/resource_watcher.hpp"
 #include "diagnostics/event_log.hpp"
 #include "diagnostics/report.hpp"
 #include "health/event_bus.hpp"
@@ -116,6 +117,10 @@ class Daemon {
                      if (notify_) notify_->drain();
                    }});
 
+    resources_ =
+        std::make_unique<ResourceWatcher>(scheduler_, *supervisor_, *runner_, spec_,
+                                          [this](health::Event e) { bus_->publish(std::move(e)); });
+
     raise_datagram_queue();
     auto notify =
         watchdog::NotifySocket::bind(io_, spec_.state_dir + "/notify.sock",
@@ -149,6 +154,7 @@ class Daemon {
         previous.push_back({row.component, row.pid, row.start_time, row.fingerprint});
     }
     supervisor_->start(previous);
+    resources_->start();
     schedule_prune();
     tell_systemd_ready();
     spdlog::info("vigild running: {} (state in {})", spec_.source_file, spec_.state_dir);
@@ -230,6 +236,7 @@ class Daemon {
     ::sd_notify(0, "STOPPING=1");
     publish_daemon_event(health::EventKind::daemon_stopping, fmt::format("shutting down: {}", why),
                          {{"why", why}});
+    resources_->stop();
     supervisor_->shutdown([this] {
       bus_->flush();
       signals_.cancel();
@@ -290,7 +297,19 @@ class Daemon {
     }
     spec_ = *loaded.spec;
     auto changes = supervisor_->reload(spec_);
+    resources_->reconfigure(spec_);
     return api::ok_response({{"changes", changes}});
+  }
+
+  // Adds each running component's last resource sample to its node of the status tree.
+  json with_resources(json node) const {
+    if (node.value("type", "") == "component") {
+      auto sample = resources_->resources_of(node.value("name", ""));
+      if (!sample.is_null()) node["resources"] = std::move(sample);
+      return node;
+    }
+    for (auto& child : node["children"]) child = with_resources(std::move(child));
+    return node;
   }
 
   std::optional<json> handle(const api::Request& r, api::Session& session) {
@@ -299,7 +318,8 @@ class Daemon {
       case Command::ping:
         return api::ok_response({{"pid", ::getpid()}});
       case Command::status:
-        return api::ok_response({{"tree", supervisor_->status()},
+        return api::ok_response({{"tree", with_resources(supervisor_->status())},
+                                 {"host", resources_->host_node()},
                                  {"daemon",
                                   {{"pid", ::getpid()},
                                    {"config", spec_.source_file},
@@ -426,6 +446,7 @@ class Daemon {
   std::unique_ptr<PidfdRunner> runner_;
   std::unique_ptr<AsioProber> prober_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
+  std::unique_ptr<ResourceWatcher> resources_;  // uses the supervisor: destroyed before it
   std::unique_ptr<watchdog::NotifySocket> notify_;
   std::unique_ptr<api::ControlServer> control_;
   std::mt19937_64 rng_;

@@ -128,7 +128,85 @@ process::SpawnRequest PidfdRunner::request_for(const config::ComponentSpec& spec
     request.env.push_back("WATCHDOG_USEC=" + std::to_string(usec));
     request.set_watchdog_pid = true;
   }
+  apply_limits(spec, request);
   return request;
+}
+
+namespace {
+
+std::uint64_t global_oom_kills() {
+  std::FILE* f = std::fopen("/proc/vmstat", "r");
+  if (f == nullptr) return 0;
+  char key[64];
+  unsigned long long value = 0;
+  std::uint64_t out = 0;
+  while (std::fscanf(f, "%63s %llu", key, &value) == 2) {
+    if (std::strcmp(key, "oom_kill") == 0) out = value;
+  }
+  std::fclose(f);
+  return out;
+}
+
+// The kernel log names the victim: "Out of memory: Killed process 1234 (name) ...".
+bool kernel_log_names_oom_victim(pid_t pid) {
+  const int fd = ::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  const std::string needle = fmt::format("Killed process {} ", pid);
+  bool found = false;
+  char record[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, record, sizeof record - 1);
+    if (n < 0 && errno == EPIPE) continue;  // overwritten while reading: go on
+    if (n <= 0) break;
+    record[n] = '\0';
+    if (std::strstr(record, needle.c_str()) != nullptr) found = true;
+  }
+  ::close(fd);
+  return found;
+}
+
+}  // namespace
+
+void PidfdRunner::apply_limits(const config::ComponentSpec& spec, process::SpawnRequest& request) {
+  for (const auto& r : spec.limits.rlimits) {
+    const unsigned long v = r.unlimited ? RLIM_INFINITY : static_cast<unsigned long>(r.value);
+    request.rlimits.push_back({r.resource, v, v});
+  }
+  if (spec.user) {
+    request.set_user = true;
+    request.uid = spec.user->uid;
+    request.gid = spec.user->gid;
+  }
+  oom_kills_at_spawn_[spec.name] = global_oom_kills();
+  if (!spec.limits.wants_cgroup()) return;
+  resources::CgroupLimits limits{spec.limits.memory_max, spec.limits.cpu_max, spec.limits.pids_max};
+  if (!cgroups_manager_) cgroups_manager_ = resources::CgroupManager::detect();
+  std::string problem;
+  if (!cgroups_manager_->available()) {
+    problem = cgroups_manager_->unavailable_reason();
+  } else if (auto cg = cgroups_manager_->prepare(spec.name, limits)) {
+    cgroups_[spec.name] = std::move(*cg);
+    request.cgroup_procs_fd = cgroups_[spec.name].procs_fd();
+    cgroup_oom_kills_at_spawn_[spec.name] = cgroups_[spec.name].oom_kills();
+    return;
+  } else {
+    problem = cg.error();
+  }
+  // Said once per component and reason, not at every restart: the rlimits still apply.
+  if (cgroup_warned_[spec.name] != problem) {
+    cgroup_warned_[spec.name] = problem;
+    spdlog::warn("{}: limits memory/cpu/pids not enforced: {}", spec.name, problem);
+  }
+}
+
+bool PidfdRunner::oom_killed(const std::string& component, pid_t pid) {
+  if (auto it = cgroups_.find(component);
+      it != cgroups_.end() && it->second.oom_kills() > cgroup_oom_kills_at_spawn_[component]) {
+    return true;
+  }
+  auto at = oom_kills_at_spawn_.find(component);
+  if (at == oom_kills_at_spawn_.end() || global_oom_kills() <= at->second) return false;
+  return kernel_log_names_oom_victim(pid);
 }
 
 supervisor::LaunchResult PidfdRunner::finish_spawn(const config::ComponentSpec& spec,

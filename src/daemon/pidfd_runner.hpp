@@ -9,11 +9,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "process/output_log.hpp"
 #include "process/spawn.hpp"
+#include "resources/limits.hpp"
 #include "supervisor/process_runner.hpp"
 
 namespace vigil::daemon {
@@ -44,6 +46,7 @@ class PidfdRunner final : public supervisor::ProcessRunner {
              ExitCallback on_exit) override;
   void signal_group(pid_t pgid, int sig) override;
   std::vector<std::string> output_tail(const std::string& component, std::size_t n) override;
+  bool oom_killed(const std::string& component, pid_t pid) override;
   void capture_stacks(const std::string& component, pid_t session, Duration budget,
                       std::function<void(nlohmann::json)> done) override;
 
@@ -87,6 +90,14 @@ class PidfdRunner final : public supervisor::ProcessRunner {
   // says which component it came from even after that component restarted.
   std::unordered_map<pid_t, std::string> sessions_;
   std::deque<pid_t> session_order_;
+  // cgroup v2 limits: detected on first need; one cgroup per component, kept across restarts.
+  std::optional<resources::CgroupManager> cgroups_manager_;
+  std::map<std::string, resources::ComponentCgroup> cgroups_;
+  std::map<std::string, std::string> cgroup_warned_;  // component -> reason already logged
+  // OOM attribution: the kernel's global oom_kill count when each component last started.
+  std::map<std::string, std::uint64_t> oom_kills_at_spawn_;
+  std::map<std::string, std::uint64_t> cgroup_oom_kills_at_spawn_;
+  void apply_limits(const config::ComponentSpec& spec, process::SpawnRequest& request);
 };
 
 }  // namespace vigil::daemon

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,10 +30,25 @@ struct ChildContext {
   int output_fd;
   char* pid_slot;  // WATCHDOG_PID value to fill in, or nullptr
   std::size_t pid_room;
+  const SpawnRequest::Rlimit* rlimits;
+  std::size_t rlimit_count;
+  int cgroup_procs_fd;
+  bool set_user;
+  uid_t uid;
+  gid_t gid;
+  int failed_rlimit = -1;
   int stage = 0;
   int error_number = 0;
 };
-enum Stage { kStageChdir = 1, kStageDup = 2, kStageExec = 3, kStageSetsid = 4 };
+enum Stage {
+  kStageChdir = 1,
+  kStageDup = 2,
+  kStageExec = 3,
+  kStageSetsid = 4,
+  kStageCgroup = 5,
+  kStageRlimit = 6,
+  kStageUser = 7
+};
 
 // Writes the decimal pid into a buffer reserved by the parent; no allocation in the child.
 void write_pid(char* out, std::size_t room, pid_t pid) {
@@ -73,6 +89,21 @@ int child_main(void* arg) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (::setsid() < 0) child_fail(ctx, kStageSetsid);
   if (g_child_nofile.rlim_cur != 0) ::setrlimit(RLIMIT_NOFILE, &g_child_nofile);
+  if (ctx.cgroup_procs_fd >= 0 && ::write(ctx.cgroup_procs_fd, "0", 1) != 1) {
+    child_fail(ctx, kStageCgroup);
+  }
+  for (std::size_t i = 0; i < ctx.rlimit_count; ++i) {
+    const rlimit lim{ctx.rlimits[i].soft, ctx.rlimits[i].hard};
+    if (::setrlimit(static_cast<__rlimit_resource>(ctx.rlimits[i].resource), &lim) != 0) {
+      ctx.failed_rlimit = static_cast<int>(i);
+      child_fail(ctx, kStageRlimit);
+    }
+  }
+  // Last, while still privileged: the rlimits above may need CAP_SYS_RESOURCE.
+  if (ctx.set_user &&
+      (::setgroups(0, nullptr) != 0 || ::setgid(ctx.gid) != 0 || ::setuid(ctx.uid) != 0)) {
+    child_fail(ctx, kStageUser);
+  }
   if (ctx.pid_slot != nullptr) write_pid(ctx.pid_slot, ctx.pid_room, ::getpid());
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(ctx, kStageDup);
@@ -111,6 +142,12 @@ SpawnResult spawn(const SpawnRequest& request) {
   ctx.output_fd = request.output_fd;
   ctx.pid_slot = request.set_watchdog_pid ? envp[env.size() - 1] + 13 : nullptr;
   ctx.pid_room = kPidRoom;
+  ctx.rlimits = request.rlimits.data();
+  ctx.rlimit_count = request.rlimits.size();
+  ctx.cgroup_procs_fd = request.cgroup_procs_fd;
+  ctx.set_user = request.set_user;
+  ctx.uid = request.uid;
+  ctx.gid = request.gid;
 
   // vfork-style: no page tables are copied, which makes spawning several times faster than
   // fork() and keeps it independent of vigild's size. The child uses this stack until exec.
@@ -136,8 +173,16 @@ SpawnResult spawn(const SpawnRequest& request) {
     const char* what = ctx.stage == kStageChdir    ? "chdir"
                        : ctx.stage == kStageExec   ? "execve"
                        : ctx.stage == kStageSetsid ? "setsid"
+                       : ctx.stage == kStageCgroup ? "enter cgroup for"
+                       : ctx.stage == kStageRlimit ? "setrlimit for"
+                       : ctx.stage == kStageUser   ? "switch user for"
                                                    : "set up stdio";
-    const std::string target = ctx.stage == kStageChdir ? request.cwd : request.argv[0];
+    std::string target = ctx.stage == kStageChdir ? request.cwd : request.argv[0];
+    if (ctx.stage == kStageRlimit && ctx.failed_rlimit >= 0) {
+      target += fmt::format(" (resource {})", request.rlimits[ctx.failed_rlimit].resource);
+    }
+    if (ctx.stage == kStageUser)
+      target += fmt::format(" (uid {}, gid {})", request.uid, request.gid);
     result.error = {ctx.error_number,
                     fmt::format("{} {}: {}", what, target, std::strerror(ctx.error_number))};
     return result;

@@ -21,6 +21,18 @@ struct SpawnRequest {
   // Adds WATCHDOG_PID=<the child's own pid>, which only the child can know (systemd does the
   // same from its forked child).
   bool set_watchdog_pid = false;
+  // Applied by the child before exec, in this order: enter the cgroup, set the rlimits, drop to
+  // the user. A failure is a spawn error naming the step.
+  struct Rlimit {
+    int resource;
+    unsigned long soft;
+    unsigned long hard;
+  };
+  std::vector<Rlimit> rlimits;
+  int cgroup_procs_fd = -1;  // cgroup.procs of the component's cgroup, or -1
+  bool set_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 struct SpawnedProcess {

@@ -51,6 +51,9 @@ class ProcessRunner {
                      ExitCallback on_exit) = 0;
   virtual void signal_group(pid_t pgid, int sig) = 0;
   virtual std::vector<std::string> output_tail(const std::string& component, std::size_t n) = 0;
+  // Whether the kernel's OOM killer killed this main process (it died of SIGKILL that vigild
+  // did not send).
+  virtual bool oom_killed(const std::string& /*component*/, pid_t /*pid*/) { return false; }
   // Captures the stack of every thread of every process of a component's tree (its session)
   // within `budget`, for the evidence of a hang. `done` runs once, on the loop, possibly
   // before this returns; its JSON says what was captured or why not.

@@ -206,6 +206,44 @@ std::vector<Component*> Supervisor::components_under(const std::string& name) co
   return out;
 }
 
+std::vector<Supervisor::MonitorTarget> Supervisor::monitor_targets() const {
+  std::vector<MonitorTarget> out;
+  const TimePoint now = deps_.scheduler.now();
+  for (const auto* c : components_) {
+    if (c->state != State::running || c->pid == 0) continue;
+    out.push_back({c->spec.name, c->pid, now >= c->ready_at + c->spec.grace, &c->spec});
+  }
+  return out;
+}
+
+void Supervisor::on_monitor(const std::string& component, pid_t pid, const std::string& source,
+                            int level, const std::string& reason, nlohmann::json evidence,
+                            config::MonitorAction action) {
+  Component* c = find_component(component);
+  // A sample of a process that has been replaced since says nothing about the new one.
+  if (c == nullptr || c->pid != pid || c->state != State::running || c->capturing_stacks) return;
+  if (level == 0) {
+    clear_warning(*c, source, reason);
+    return;
+  }
+  if (level == 1) {
+    set_warning(*c, source, reason, std::move(evidence));
+    return;
+  }
+  evidence["source"] = source;
+  evidence["action"] = config::to_string(action);
+  if (action == config::MonitorAction::restart) {
+    fail(*c, FailureKind::resource, EventKind::resource_exceeded,
+         fmt::format("resource limit: {}", reason), c->spec.stop.signal, std::move(evidence));
+    return;
+  }
+  // warn or hook: recorded and shown, the process keeps running.
+  c->warnings[source] = reason;
+  emit(c->spec.name, EventKind::resource_exceeded, std::string(health::to_string(c->state)),
+       fmt::format("resource limit ({}): {}", config::to_string(action), reason), FailureKind::none,
+       std::move(evidence));
+}
+
 bool Supervisor::is_component(const std::string& name) const {
   return by_name_.count(name) != 0;
 }
@@ -639,7 +677,9 @@ void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
       failure = status.code == 0 ? FailureKind::none : FailureKind::exit_code;
       break;
     case process::ExitStatus::Kind::killed:
-      failure = FailureKind::signal;
+      failure = status.signal == SIGKILL && deps_.runner.oom_killed(c.spec.name, pid)
+                    ? FailureKind::oom
+                    : FailureKind::signal;
       break;
     case process::ExitStatus::Kind::dumped:
       failure = FailureKind::core_dump;
@@ -649,7 +689,10 @@ void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
       break;
   }
   // A clean exit of a permanent component is not a failure, but still counts as a restart.
-  const std::string reason = fmt::format("pid {} {}", pid, status.describe());
+  const std::string reason =
+      failure == FailureKind::oom
+          ? fmt::format("pid {} killed by the kernel's OOM killer (out of memory)", pid)
+          : fmt::format("pid {} {}", pid, status.describe());
   detail["output"] = deps_.runner.output_tail(c.spec.name, c.spec.output.tail_lines);
   if (failure != FailureKind::none) {
     c.last_failure = {{"kind", health::to_string(failure)},

@@ -112,6 +112,20 @@ class Supervisor {
   // The tree with each node's state, for `vigil status` and other observers.
   nlohmann::json status() const;
 
+  // Components whose process trees the resource monitors sample: running, with their main
+  // pid; `judged` is false during the grace period after readiness.
+  struct MonitorTarget {
+    std::string name;
+    pid_t pid = 0;
+    bool judged = true;
+    const config::ComponentSpec* spec = nullptr;
+  };
+  std::vector<MonitorTarget> monitor_targets() const;
+  // A resource monitor of `component` (sampled while `pid` was its main process) changed level.
+  void on_monitor(const std::string& component, pid_t pid, const std::string& source,
+                  int level /* 0 ok, 1 warn, 2 fail */, const std::string& reason,
+                  nlohmann::json evidence, config::MonitorAction action);
+
   bool is_component(const std::string& name) const;
   int alive_count() const;
 

@@ -1,0 +1,72 @@
+#pragma once
+// Samples every running component's process tree and the host at `monitoring.interval`, on
+// the event loop, feeds the resource monitors, and hands their level changes to the
+// supervisor (components) or publishes them as events of the `host` node. Runs a monitor's
+// hook command when its action says so. Keeps the last sample of each for status.
+#include <sys/types.h>
+
+#include <asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/scheduler.hpp"
+#include "config/spec.hpp"
+#include "health/event.hpp"
+#include "resources/host_sampler.hpp"
+#include "resources/monitors.hpp"
+#include "resources/process_tree_sampler.hpp"
+
+namespace vigil::supervisor {
+class Supervisor;
+}
+
+namespace vigil::daemon {
+
+class PidfdRunner;
+
+class ResourceWatcher {
+ public:
+  using Emit = std::function<void(health::Event)>;
+  ResourceWatcher(Scheduler& scheduler, supervisor::Supervisor& supervisor, PidfdRunner& runner,
+                  const config::SystemSpec& spec, Emit emit);
+
+  void start();
+  void stop();
+  void reconfigure(const config::SystemSpec& spec);
+
+  // The last sample of a component's tree, or null.
+  nlohmann::json resources_of(const std::string& component) const;
+  // The `host` node: {type, name, level, warnings, figures..., monitors}.
+  nlohmann::json host_node() const;
+
+ private:
+  struct Watched {
+    pid_t pid = 0;
+    std::unique_ptr<resources::ComponentMonitors> monitors;
+    nlohmann::json last;
+  };
+  void tick();
+  void on_host_outcome(const resources::MonitorOutcome& outcome);
+  void run_hook(const std::string& component, const resources::MonitorOutcome& outcome,
+                const std::string& value);
+  health::Event event(const std::string& component, health::EventKind kind, std::string state,
+                      std::string reason, nlohmann::json detail) const;
+
+  Scheduler& scheduler_;
+  supervisor::Supervisor& supervisor_;
+  PidfdRunner& runner_;
+  config::SystemSpec spec_;
+  Emit emit_;
+  Timer timer_;
+  resources::ProcessTreeSampler sampler_;
+  resources::HostSampler host_sampler_;
+  std::unique_ptr<resources::HostMonitors> host_monitors_;
+  std::map<std::string, Watched> watched_;
+  std::map<std::string, std::string> host_warnings_;
+  std::map<std::string, std::string> host_failures_;
+};
+
+}  // namespace vigil::daemon
