@@ -322,16 +322,26 @@ TEST(ProcessTreeSampler, DoesNotConfuseAReusedPidWithItsPredecessor) {
   ::kill(reused, SIGKILL);
   tree.wait_ready(1);  // reaped: the pid is free
 
-  const int last_pid = ::open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
-  if (last_pid < 0) GTEST_SKIP() << "cannot choose pids here (needs root)";
-  const std::string previous = std::to_string(reused - 1);
-  const bool written =
-      ::write(last_pid, previous.data(), previous.size()) == static_cast<ssize_t>(previous.size());
-  ::close(last_pid);
-  const pid_t stranger = written ? ::fork() : -1;
-  if (stranger == 0) {
-    ::pause();
-    ::_exit(0);
+  // Choosing the next pid needs root (vigil's tests run as root, as vigild does). Another
+  // process may take the pid first: try again a few times.
+  pid_t stranger = -1;
+  for (int attempt = 0; attempt < 20 && stranger != reused; ++attempt) {
+    if (stranger > 0) {
+      ::kill(stranger, SIGKILL);
+      ::waitpid(stranger, nullptr, 0);
+    }
+    const int last_pid = ::open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(last_pid, 0) << "writing ns_last_pid needs root";
+    const std::string previous = std::to_string(reused - 1);
+    const bool written = ::write(last_pid, previous.data(), previous.size()) ==
+                         static_cast<ssize_t>(previous.size());
+    ::close(last_pid);
+    ASSERT_TRUE(written);
+    stranger = ::fork();
+    if (stranger == 0) {
+      ::pause();
+      ::_exit(0);
+    }
   }
   const auto end_stranger = [stranger] {
     if (stranger > 0) {
@@ -341,7 +351,7 @@ TEST(ProcessTreeSampler, DoesNotConfuseAReusedPidWithItsPredecessor) {
   };
   if (stranger != reused) {
     end_stranger();
-    GTEST_SKIP() << "another process took pid " << reused << " first";
+    FAIL() << "another process took pid " << reused << " first, 20 times";
   }
   const auto after = sampler.sample({tree.pid()}, MonoClock::now()).at(0);
   EXPECT_EQ(after.processes, 1);
@@ -369,9 +379,8 @@ TEST(ProcessTreeSampler, ReadsStorageIoOfTheTree) {
   const auto s = sampler.sample({writer.pid()}, MonoClock::now()).at(0);
   ::unlink(path.c_str());
   struct statfs fs {};
-  if (::statfs(".", &fs) == 0 && fs.f_type == 0x01021994 /* TMPFS_MAGIC */) {
-    GTEST_SKIP() << "working directory is on tmpfs: no storage I/O to see";
-  }
+  ASSERT_FALSE(::statfs(".", &fs) == 0 && fs.f_type == 0x01021994 /* TMPFS_MAGIC */)
+      << "run the tests from a disk-backed build directory: tmpfs has no storage I/O to see";
   EXPECT_GE(s.write_bytes, 4u * kMiB);
 }
 

@@ -107,6 +107,9 @@ class FakeRunner final : public supervisor::ProcessRunner {
     }
   }
   std::vector<std::string> output_tail(const std::string&, std::size_t) override { return {}; }
+  // Main pids the "kernel" killed for want of memory.
+  std::set<pid_t> oom_victims;
+  bool oom_killed(const std::string&, pid_t pid) override { return oom_victims.count(pid) != 0; }
 
   // The process exits (its exit is reported like a pidfd would: after the current callback).
   void exit(pid_t pid, process::ExitStatus status) {

@@ -288,6 +288,53 @@ root:
   EXPECT_FALSE(of("lidar", health::EventKind::warning).empty());  // WARN came first
 }
 
+TEST_F(SupervisorTest, OomKillIsClassifiedAsSuch) {
+  start(R"(
+root:
+  children:
+    - name: mapper
+      command: [/bin/mapper]
+)");
+  const pid_t pid = runner_.pid_of("mapper");
+  runner_.oom_victims.insert(pid);
+  runner_.exit(pid, process::ExitStatus::killed_by(SIGKILL));
+  sched_.settle();
+  auto exited = of("mapper", health::EventKind::exited);
+  ASSERT_EQ(exited.size(), 1u);
+  EXPECT_EQ(exited[0].failure, health::FailureKind::oom);
+  EXPECT_NE(exited[0].reason.find("OOM killer"), std::string::npos);
+  // Another SIGKILL (an operator's kill -9) stays a signal.
+  sched_.advance(1s);
+  runner_.exit(runner_.pid_of("mapper"), process::ExitStatus::killed_by(SIGKILL));
+  sched_.settle();
+  EXPECT_EQ(of("mapper", health::EventKind::exited).back().failure, health::FailureKind::signal);
+}
+
+TEST_F(SupervisorTest, ResourceMonitorWarnsThenRestartsOnlyTheCurrentProcess) {
+  start(R"(
+root:
+  children:
+    - name: mapper
+      command: [/bin/mapper]
+      backoff: {initial: 10ms, jitter: 0}
+)");
+  const pid_t pid = runner_.pid_of("mapper");
+  sup_->on_monitor("mapper", pid, "rss", 1, "rss 160MiB >= warn 150MiB", {},
+                   config::MonitorAction::restart);
+  EXPECT_EQ(sup_->status()["children"][0]["level"], "WARN");
+  EXPECT_EQ(of("mapper", health::EventKind::warning).size(), 1u);
+  // A late sample of an older process is ignored.
+  sup_->on_monitor("mapper", pid + 1000, "rss", 2, "stale", {}, config::MonitorAction::restart);
+  EXPECT_TRUE(of("mapper", health::EventKind::resource_exceeded).empty());
+  sup_->on_monitor("mapper", pid, "rss", 2, "rss 195MiB >= fail 190MiB", {},
+                   config::MonitorAction::restart);
+  sched_.settle();
+  auto exceeded = of("mapper", health::EventKind::resource_exceeded);
+  ASSERT_EQ(exceeded.size(), 1u);
+  EXPECT_EQ(exceeded[0].failure, health::FailureKind::resource);
+  EXPECT_EQ(runner_.processes.at(pid).signals.front(), SIGTERM);
+}
+
 TEST_F(SupervisorTest, WatchdogFiresExactlyAtTheDeadlineAndHeartbeatsPushItBack) {
   start(R"(
 root:
