@@ -56,10 +56,23 @@ void render(const nlohmann::json& node, const std::string& prefix, bool last, bo
   line += fmt::format(" {:<8} {} {}",
                       format_duration(std::chrono::milliseconds(node.value("for_ms", 0))),
                       "restarts", node.value("restarts", 0));
+  if (node.contains("resources") && node["resources"].is_object()) {
+    const auto& r = node["resources"];
+    line += fmt::format("  cpu {:>5.1f}%  rss {:>7.1f}MiB", r.value("cpu_percent", 0.0),
+                        r.value("rss_bytes", 0.0) / (1024.0 * 1024.0));
+  }
+  if (node.contains("phi")) line += fmt::format("  phi {:.1f}", node.value("phi", 0.0));
   out += line + "\n";
   const std::string detail_prefix = child_prefix + "    ";
   if (state != "running" && !node.value("reason", "").empty()) {
     out += fmt::format("{}{}\n", detail_prefix, style.paint(node.value("reason", ""), "2"));
+  }
+  if (node.contains("warnings") && node["warnings"].is_object()) {
+    for (const auto& [source, reason] : node["warnings"].items()) {
+      out += fmt::format(
+          "{}{}\n", detail_prefix,
+          style.paint(fmt::format("WARN {}: {}", source, reason.get<std::string>()), "33"));
+    }
   }
   if (node.contains("status_text")) {
     out += fmt::format("{}status: {}\n", detail_prefix, node.value("status_text", ""));
@@ -82,6 +95,32 @@ std::string Style::paint(const std::string& text, const char* ansi) const {
 std::string format_status(const nlohmann::json& tree, const Style& style, std::int64_t now_us) {
   std::string out;
   render(tree, "", true, true, style, now_us, out);
+  return out;
+}
+
+std::string format_host(const nlohmann::json& host, const Style& style) {
+  if (!host.is_object()) return "";
+  const auto mib = [&](const char* key) { return host.value(key, 0.0) / (1024.0 * 1024.0); };
+  const std::string level = host.value("level", "OK");
+  double load1 = 0;
+  if (host.contains("load") && host["load"].is_array() && !host["load"].empty()) {
+    load1 = host["load"][0].get<double>();
+  }
+  std::string out = fmt::format(
+      "{} {}  cpu {:.1f}%  load {:.2f}  memory {:.0f}/{:.0f}MiB available  disk {:.1f}/{:.1f}GiB "
+      "available\n",
+      style.paint("host", "1"),
+      style.paint(level, level == "OK"     ? "32"
+                         : level == "WARN" ? "33"
+                                           : "31"),
+      host.value("cpu_percent", 0.0), load1, mib("mem_available_bytes"), mib("mem_total_bytes"),
+      mib("disk_available_bytes") / 1024.0, mib("disk_total_bytes") / 1024.0);
+  if (host.contains("warnings") && host["warnings"].is_object()) {
+    for (const auto& [source, reason] : host["warnings"].items()) {
+      out += fmt::format(
+          "    {}\n", style.paint(fmt::format("{}: {}", source, reason.get<std::string>()), "33"));
+    }
+  }
   return out;
 }
 

@@ -11,6 +11,8 @@ struct Style {
 };
 
 std::string format_status(const nlohmann::json& tree, const Style& style, std::int64_t now_us);
+// The `host` node: CPU, load, memory and disk available, warnings.
+std::string format_host(const nlohmann::json& host, const Style& style);
 std::string format_event(const nlohmann::json& event, const Style& style);
 
 }  // namespace vigil::cli

@@ -238,6 +238,7 @@ int main(int argc, char** argv) {
       std::cout << r->reply.dump(2) << "\n";
     } else {
       std::cout << cli::format_status(r->reply["tree"], style, wall_clock_us());
+      if (r->reply.contains("host")) std::cout << cli::format_host(r->reply["host"], style);
     }
     return kOk;
   }
