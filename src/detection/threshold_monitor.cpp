@@ -102,27 +102,8 @@ void GrowthRate::sample(double value, TimePoint at) {
   while (!points_.empty() && at - points_.front().first > window_) points_.pop_front();
 }
 
-std::optional<double> GrowthRate::per_second() const {
+std::optional<GrowthRate::Fit> GrowthRate::fit() const {
   if (points_.size() < 3) return std::nullopt;
-  const Duration span = points_.back().first - points_.front().first;
-  if (span < window_ * 9 / 10) return std::nullopt;
-  const TimePoint t0 = points_.front().first;
-  double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (const auto& [at, v] : points_) {
-    const double x = std::chrono::duration<double>(at - t0).count();
-    n += 1;
-    sx += x;
-    sy += v;
-    sxx += x * x;
-    sxy += x * v;
-  }
-  const double denominator = n * sxx - sx * sx;
-  if (denominator <= 0) return std::nullopt;
-  return (n * sxy - sx * sy) / denominator;
-}
-
-double GrowthRate::r_squared() const {
-  if (points_.size() < 3) return 0;
   const TimePoint t0 = points_.front().first;
   double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
   for (const auto& [at, v] : points_) {
@@ -137,8 +118,20 @@ double GrowthRate::r_squared() const {
   const double cov = n * sxy - sx * sy;
   const double vx = n * sxx - sx * sx;
   const double vy = n * syy - sy * sy;
-  if (vx <= 0 || vy <= 0) return 0;
-  return cov * cov / (vx * vy);
+  if (vx <= 0) return std::nullopt;
+  return Fit{cov / vx, vy > 0 ? cov * cov / (vx * vy) : 0.0};
+}
+
+std::optional<double> GrowthRate::per_second() const {
+  if (points_.size() < 3) return std::nullopt;
+  if (points_.back().first - points_.front().first < window_ * 9 / 10) return std::nullopt;
+  const auto f = fit();
+  return f ? std::optional<double>(f->slope) : std::nullopt;
+}
+
+double GrowthRate::r_squared() const {
+  const auto f = fit();
+  return f ? f->r_squared : 0.0;
 }
 
 }  // namespace vigil::detection

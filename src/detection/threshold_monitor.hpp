@@ -85,6 +85,12 @@ class GrowthRate {
   void reset() { points_.clear(); }
 
  private:
+  struct Fit {
+    double slope;      // units per second
+    double r_squared;  // 0..1
+  };
+  std::optional<Fit> fit() const;
+
   Duration window_;
   Duration spacing_;
   std::deque<std::pair<TimePoint, double>> points_;
