@@ -25,6 +25,13 @@ struct MonitorOutcome {
   std::vector<std::string> hook;
 };
 
+// One figure's monitor and the config it came from.
+struct WatchedFigure {
+  std::string source;
+  detection::ThresholdMonitor monitor;
+  const config::ThresholdSpec* spec;
+};
+
 class ComponentMonitors {
  public:
   explicit ComponentMonitors(const config::ResourcesSpec& spec);
@@ -32,13 +39,8 @@ class ComponentMonitors {
   const config::ResourcesSpec& spec() const { return spec_; }
 
  private:
-  struct Watched {
-    std::string source;
-    detection::ThresholdMonitor monitor;
-    const config::ThresholdSpec* spec;
-  };
   config::ResourcesSpec spec_;
-  std::vector<Watched> watched_;
+  std::vector<WatchedFigure> watched_;
   std::optional<detection::GrowthRate> growth_;
   std::optional<detection::ThresholdMonitor> leak_;
 };
@@ -51,13 +53,8 @@ class HostMonitors {
   nlohmann::json describe() const;
 
  private:
-  struct Watched {
-    std::string source;
-    detection::ThresholdMonitor monitor;
-    const config::ThresholdSpec* spec;
-  };
   config::HostSpec spec_;
-  std::vector<Watched> watched_;
+  std::vector<WatchedFigure> watched_;
   nlohmann::json last_ = nlohmann::json::object();
 };
 
