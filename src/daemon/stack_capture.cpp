@@ -23,7 +23,7 @@
 namespace vigil::daemon {
 namespace {
 
-constexpr std::size_t kMaxTextPerProcess = 64 * 1024;
+constexpr std::size_t kMaxTextPerProcess = std::size_t{64} * 1024;
 
 std::string comm_of(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/comm", pid));

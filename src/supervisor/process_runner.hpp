@@ -57,6 +57,7 @@ class ProcessRunner {
   // Captures the stack of every thread of every process of a component's tree (its session)
   // within `budget`, for the evidence of a hang. `done` runs once, on the loop, possibly
   // before this returns; its JSON says what was captured or why not.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): a sink; implementations keep it
   virtual void capture_stacks(const std::string& /*component*/, pid_t /*session*/,
                               Duration /*budget*/, std::function<void(nlohmann::json)> done) {
     done({{"error", "stack capture is not available"}});
