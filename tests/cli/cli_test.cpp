@@ -61,7 +61,7 @@ TEST(Cli, ValidateAcceptsTheExampleRobot) {
   auto r = run_command(
       {bin("vigil"), "validate", std::string(VIGIL_SOURCE_DIR) + "/examples/robot.yaml"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("ok (6 components)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ok (7 components)"), std::string::npos) << r.output;
 }
 
 TEST(Cli, UsageErrorsAndUnreachableDaemon) {
