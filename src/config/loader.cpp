@@ -882,12 +882,7 @@ class Loader {
         for (auto it = m.begin(); it != m.end(); ++it) {
           auto name = scalar(it->first, "a loop name");
           if (!name) continue;
-          const bool valid = !name->empty() && name->size() <= 64 &&
-                             std::all_of(name->begin(), name->end(), [](char ch) {
-                               return std::isalnum(static_cast<unsigned char>(ch)) != 0 ||
-                                      ch == '_' || ch == '-' || ch == '.' || ch == '/';
-                             });
-          if (!valid) {
+          if (!valid_loop_name(*name)) {
             error(it->first, fmt::format("loop name '{}' must have 1 to 64 letters, digits, '_', "
                                          "'-', '.' or '/'",
                                          *name));

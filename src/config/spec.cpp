@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 
 namespace vigil::config {
@@ -81,6 +83,14 @@ const char* to_string(MonitorAction a) {
       return "hook";
   }
   return "?";
+}
+
+bool valid_loop_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.' ||
+           c == '/';
+  });
 }
 
 const char* to_string(DetectorKind k) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -270,6 +271,9 @@ const char* to_string(RestartType r);
 const char* to_string(FinalAction a);
 const char* to_string(ReadySpec::Kind k);
 const char* to_string(DetectorKind k);
+
+// A watched loop's name, from the config or a VIGIL_LOOP= datagram: 1 to 64 of A-Za-z0-9_-./
+bool valid_loop_name(std::string_view name);
 const char* to_string(MonitorAction a);
 
 // Visits every component of the tree in declaration order.

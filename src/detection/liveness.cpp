@@ -18,14 +18,6 @@ double round2(double v) {
   return std::round(v * 100.0) / 100.0;
 }
 
-bool valid_loop_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.' ||
-           c == '/';
-  });
-}
-
 }  // namespace
 
 std::string_view to_string(Verdict::Level level) {
@@ -95,7 +87,7 @@ bool Liveness::loop_heartbeat(std::string_view loop, TimePoint at) {
 }
 
 Result<void> Liveness::declare_loop(std::string_view loop, Duration deadline, TimePoint at) {
-  if (!valid_loop_name(loop)) {
+  if (!config::valid_loop_name(loop)) {
     return make_error("a loop name has 1 to 64 letters, digits, '_', '-', '.' or '/'");
   }
   if (deadline <= Duration{0}) return make_error("a loop deadline must be longer than 0");
