@@ -8,6 +8,8 @@ packages=(
   libsqlite3-dev libsystemd-dev libgtest-dev libgmock-dev
   clang libclang-rt-14-dev sqlite3
   elfutils  # eu-stack: the stacks of a hung component's threads
+  libcpp-httplib-dev libncurses-dev ccache
+  tmux prometheus prometheus-alertmanager  # tests: vigil top, a real scraper and Alertmanager
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(runit s6 supervisor python3 stress-ng)

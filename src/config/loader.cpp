@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -109,8 +110,14 @@ class Loader {
                              type_name(doc)));
       return finish(std::nullopt);
     }
-    check_keys(doc, {"state_dir", "root", "final_action", "event_log", "monitoring"}, "top level");
+    check_keys(doc,
+               {"state_dir", "root", "final_action", "event_log", "monitoring", "http", "history",
+                "alerts"},
+               "top level");
     if (auto n = doc["monitoring"]) parse_monitoring(n, spec.monitoring);
+    if (auto n = doc["http"]) parse_http(n, spec.http);
+    if (auto n = doc["history"]) parse_history(n, spec.history);
+    if (auto n = doc["alerts"]) parse_alerts(n, spec.alerts);
     spec.state_dir = (base_dir_ / ".vigil").lexically_normal().string();
     if (auto n = doc["state_dir"]) {
       if (auto s = scalar(n, "state_dir")) spec.state_dir = absolute(*s).string();
@@ -732,6 +739,168 @@ class Loader {
     }
     if (auto m = node["pids"]) {
       if (auto v = integer(m, "limits.pids", 1, 4'000'000)) l.pids_max = static_cast<int>(*v);
+    }
+  }
+
+  // listen: HOST:PORT ("127.0.0.1:8080", "[::1]:8080", "localhost:0") or off.
+  void parse_http(const YAML::Node& node, HttpSpec& http) {
+    if (!expect_map(node, "http")) return;
+    check_keys(node, {"listen"}, "http");
+    auto listen = node["listen"];
+    if (!listen) return;
+    auto s = scalar(listen, "http.listen");
+    if (!s) return;
+    if (*s == "off" || *s == "false" || *s == "no") {
+      http.enabled = false;
+      return;
+    }
+    const auto colon = s->rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      error(listen, fmt::format("http.listen must be HOST:PORT (127.0.0.1:8080) or off, not '{}'",
+                                *s));
+      return;
+    }
+    std::string host = s->substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    const std::string port_text = s->substr(colon + 1);
+    int port = -1;
+    auto [ptr, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 0 ||
+        port > 65535) {
+      error(listen, fmt::format("http.listen: '{}' is not a port (0 to 65535)", port_text));
+      return;
+    }
+    in6_addr v6{};
+    in_addr v4{};
+    if (host != "localhost" && ::inet_pton(AF_INET, host.c_str(), &v4) != 1 &&
+        ::inet_pton(AF_INET6, host.c_str(), &v6) != 1) {
+      error(listen, fmt::format("http.listen: '{}' is not an IP address or localhost (a name "
+                                "would need DNS at boot)",
+                                host));
+      return;
+    }
+    http.enabled = true;
+    http.host = host;
+    http.port = port;
+  }
+
+  void parse_history(const YAML::Node& node, HistorySpec& history) {
+    if (!expect_map(node, "history")) return;
+    check_keys(node, {"tiers"}, "history");
+    auto tiers = node["tiers"];
+    if (!tiers) return;
+    if (!tiers.IsSequence() || tiers.size() == 0 || tiers.size() > 4) {
+      error(tiers, "history.tiers must be a list of 1 to 4 {resolution, keep}");
+      return;
+    }
+    std::vector<HistoryTier> parsed;
+    for (std::size_t i = 0; i < tiers.size(); ++i) {
+      const auto tier = tiers[i];
+      const auto what = fmt::format("history.tiers[{}]", i);
+      if (!expect_map(tier, what)) return;
+      check_keys(tier, {"resolution", "keep"}, what);
+      auto r = tier["resolution"];
+      auto k = tier["keep"];
+      if (!r || !k) {
+        error(tier, fmt::format("{} needs resolution and keep", what));
+        return;
+      }
+      auto res = positive_duration(r, what + ".resolution");
+      auto keep = positive_duration(k, what + ".keep");
+      if (!res || !keep) return;
+      if (*res < 1s) {
+        error(r, fmt::format("{}.resolution must be at least 1s", what));
+        return;
+      }
+      if (*keep < *res || *keep / *res > 1'000'000) {
+        error(k, fmt::format("{}.keep must hold between 1 and 1000000 points of its resolution",
+                             what));
+        return;
+      }
+      if (!parsed.empty() && (*res <= parsed.back().resolution ||
+                              res->count() % parsed.back().resolution.count() != 0)) {
+        error(r, fmt::format("{}.resolution must be a multiple of the previous tier's, and coarser",
+                             what));
+        return;
+      }
+      parsed.push_back({*res, *keep});
+    }
+    history.tiers = std::move(parsed);
+  }
+
+  static bool valid_label_name(std::string_view name) {
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+  }
+
+  // An http:// or https:// URL with a host; the path is kept as written.
+  std::optional<std::string> url(const YAML::Node& node, std::string_view what) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    const bool http = s->rfind("http://", 0) == 0;
+    const bool https = s->rfind("https://", 0) == 0;
+    const auto rest = s->substr(http ? 7 : https ? 8 : 0);
+    if ((!http && !https) || rest.empty() || rest.front() == '/' || rest.front() == ':') {
+      error(node, fmt::format("{} must be an http:// or https:// URL with a host, not '{}'", what,
+                              *s));
+      return std::nullopt;
+    }
+    return *s;
+  }
+
+  void parse_alerts(const YAML::Node& node, AlertsSpec& alerts) {
+    if (!expect_map(node, "alerts")) return;
+    check_keys(node, {"alertmanager", "webhook", "exec", "labels", "retry"}, "alerts");
+    if (auto n = node["alertmanager"]) {
+      if (auto u = url(n, "alerts.alertmanager")) alerts.alertmanager_url = *u;
+    }
+    if (auto n = node["webhook"]) {
+      if (auto u = url(n, "alerts.webhook")) alerts.webhook_url = *u;
+    }
+    if (auto n = node["exec"]) {
+      alerts.exec = string_list(n, "alerts.exec");
+      if (alerts.exec.empty() && n.IsSequence()) error(n, "alerts.exec must not be empty");
+      if (!alerts.exec.empty()) resolve_executable(n, alerts.exec[0], "");
+    }
+    if (auto n = node["labels"]) {
+      if (expect_map(n, "alerts.labels")) {
+        for (auto it = n.begin(); it != n.end(); ++it) {
+          const auto key = it->first.Scalar();
+          if (!valid_label_name(key)) {
+            error(it->first,
+                  fmt::format("alerts.labels: '{}' is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+                              key));
+            continue;
+          }
+          if (auto v = scalar(it->second, "alerts.labels value")) alerts.labels[key] = *v;
+        }
+      }
+    }
+    if (auto n = node["retry"]) {
+      if (!expect_map(n, "alerts.retry")) return;
+      check_keys(n, {"initial", "max", "give_up_after", "resolve_timeout"}, "alerts.retry");
+      if (auto m = n["initial"]) {
+        if (auto d = positive_duration(m, "alerts.retry.initial")) alerts.retry_initial = *d;
+      }
+      if (auto m = n["max"]) {
+        if (auto d = positive_duration(m, "alerts.retry.max")) alerts.retry_max = *d;
+      }
+      if (auto m = n["give_up_after"]) {
+        if (auto d = positive_duration(m, "alerts.retry.give_up_after")) alerts.give_up_after = *d;
+      }
+      if (auto m = n["resolve_timeout"]) {
+        if (auto d = positive_duration(m, "alerts.retry.resolve_timeout")) {
+          alerts.resolve_timeout = *d;
+        }
+      }
+      if (alerts.retry_max < alerts.retry_initial) {
+        error(n, "alerts.retry.max must not be shorter than alerts.retry.initial");
+      }
     }
   }
 

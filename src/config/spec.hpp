@@ -257,10 +257,44 @@ struct MonitoringSpec {
   HostSpec host;
 };
 
+// The HTTP API, dashboard and /metrics. Local access only unless the operator says otherwise.
+struct HttpSpec {
+  bool enabled = true;
+  std::string host = "127.0.0.1";  // an IPv4/IPv6 address literal or "localhost"
+  int port = 8080;                  // 0: any free port (written to state_dir/http.url)
+};
+
+// Downsampled metric series kept in state_dir/metrics.db, so charts survive a page reload
+// and a vigild restart. Each tier keeps points of `resolution` for `keep`.
+struct HistoryTier {
+  Duration resolution;
+  Duration keep;
+};
+struct HistorySpec {
+  std::vector<HistoryTier> tiers{{1s, 1h}, {60s, std::chrono::hours(24 * 7)}};
+};
+
+// Where alerts go when a component fails, a group escalates, the root gives up, and when it
+// recovers. Each target is optional; all enabled ones receive every alert.
+struct AlertsSpec {
+  std::string alertmanager_url;      // e.g. http://127.0.0.1:9093 (POST /api/v2/alerts)
+  std::string webhook_url;           // generic JSON POST
+  std::vector<std::string> exec;     // argv; the alert JSON on stdin
+  std::map<std::string, std::string> labels;  // added to every alert (e.g. robot: r2d2)
+  Duration retry_initial = 1s;       // backoff between delivery attempts, doubling...
+  Duration retry_max = 60s;          // ...up to this
+  Duration give_up_after = std::chrono::hours(1);  // then the alert is dropped and logged
+  Duration resolve_timeout = 5min;   // Alertmanager endsAt for a firing alert, renewed
+  bool any() const { return !alertmanager_url.empty() || !webhook_url.empty() || !exec.empty(); }
+};
+
 struct SystemSpec {
   std::string source_file;  // absolute path of the config
   std::string state_dir;    // absolute
   MonitoringSpec monitoring;
+  HttpSpec http;
+  HistorySpec history;
+  AlertsSpec alerts;
   GroupSpec root;
   FinalAction final_action = FinalAction::stop;
   EventLogSpec event_log;
