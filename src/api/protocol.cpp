@@ -7,7 +7,7 @@
 namespace vigil::api {
 namespace {
 
-constexpr std::array<std::pair<Command, std::string_view>, 10> kCommands{{
+constexpr std::array<std::pair<Command, std::string_view>, 11> kCommands{{
     {Command::status, "status"},
     {Command::start, "start"},
     {Command::stop, "stop"},
@@ -18,6 +18,7 @@ constexpr std::array<std::pair<Command, std::string_view>, 10> kCommands{{
     {Command::reload, "reload"},
     {Command::shutdown, "shutdown"},
     {Command::ping, "ping"},
+    {Command::history, "history"},
 }};
 
 }  // namespace
@@ -67,6 +68,14 @@ Result<Request> parse_request(std::string_view line) {
         return make_error("\"limit\" must be an integer from 0 to 100000");
       }
       r.limit = v.get<int>();
+    } else if (key == "series") {
+      if (!v.is_string()) return make_error("\"series\" must be a string");
+      r.series = v.get<std::string>();
+    } else if (key == "max_points") {
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 100000) {
+        return make_error("\"max_points\" must be an integer from 1 to 100000");
+      }
+      r.max_points = v.get<int>();
     } else if (key == "follow") {
       if (!v.is_boolean()) return make_error("\"follow\" must be true or false");
       r.follow = v.get<bool>();
@@ -78,6 +87,9 @@ Result<Request> parse_request(std::string_view line) {
                           r.command == Command::restart || r.command == Command::logs;
   if (needs_name && r.name.empty()) {
     return make_error(fmt::format("'{}' needs \"name\"", to_string(r.command)));
+  }
+  if (r.command == Command::history && r.component.empty()) {
+    return make_error("'history' needs \"component\" (a component's name or \"host\")");
   }
   return r;
 }

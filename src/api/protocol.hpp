@@ -10,7 +10,19 @@
 
 namespace vigil::api {
 
-enum class Command { status, start, stop, restart, events, logs, report, reload, shutdown, ping };
+enum class Command {
+  status,
+  start,
+  stop,
+  restart,
+  events,
+  logs,
+  report,
+  reload,
+  shutdown,
+  ping,
+  history
+};
 
 struct Request {
   Command command = Command::ping;
@@ -20,6 +32,8 @@ struct Request {
   std::int64_t after_id = 0;  // events: resume after this id
   bool follow = false;        // events/logs: keep streaming
   int limit = 100;            // events: how many, lines: logs
+  std::string series;         // history: e.g. cpu_percent (empty: list the series)
+  int max_points = 600;       // history: thin to at most this many points
 };
 
 inline constexpr std::size_t kMaxRequestBytes = std::size_t{64} * 1024;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <iterator>
 
 #include "common/units.hpp"
 
@@ -144,6 +145,29 @@ std::string format_event(const nlohmann::json& e, const Style& style) {
     }
   }
   return line;
+}
+
+std::string format_bytes(double bytes) {
+  if (!(bytes >= 0)) return "-";  // also NaN
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  std::size_t unit = 0;
+  while (bytes >= 1024.0 && unit + 1 < std::size(kUnits)) {
+    bytes /= 1024.0;
+    ++unit;
+  }
+  if (unit == 0) return fmt::format("{:.0f}B", bytes);
+  // One decimal while it is informative; 3 significant digits are enough in a table.
+  return bytes < 100.0 ? fmt::format("{:.1f}{}", bytes, kUnits[unit])
+                       : fmt::format("{:.0f}{}", bytes, kUnits[unit]);
+}
+
+std::string format_uptime(std::int64_t ms) {
+  if (ms < 0) return "-";
+  const std::int64_t s = ms / 1000;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+  return fmt::format("{}d{:02}h", s / 86400, (s % 86400) / 3600);
 }
 
 }  // namespace vigil::cli

@@ -15,4 +15,9 @@ std::string format_status(const nlohmann::json& tree, const Style& style, std::i
 std::string format_host(const nlohmann::json& host, const Style& style);
 std::string format_event(const nlohmann::json& event, const Style& style);
 
+// Compact figures for narrow columns (vigil top): "512B", "2.7MiB", "1.2GiB"; negative: "-".
+std::string format_bytes(double bytes);
+// An uptime to the second: "0s", "59s", "1m05s", "2h03m", "3d04h"; negative: "-".
+std::string format_uptime(std::int64_t ms);
+
 }  // namespace vigil::cli

@@ -3,12 +3,15 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 
 #include "cli/client.hpp"
 #include "cli/format.hpp"
+#include "cli/top.hpp"
 #include "common/scheduler.hpp"
 #include "common/units.hpp"
 #include "config/loader.hpp"
@@ -24,6 +27,7 @@ enum ExitCode : int {
   kOk = 0,
   kFailed = 1,  // vigild refused the request (unknown name, bad config on reload, ...)
   kInvalidConfig = 2,
+  kNotATerminal = 2,  // `vigil top` with its output on a pipe or file
   kUsage = 64,
   kUnavailable = 69,  // vigild cannot be reached
 };
@@ -151,6 +155,36 @@ std::optional<Answer> ask(const Target& t, const json& request, int& rc) {
   return Answer{std::move(*client), std::move(*reply)};
 }
 
+// vigild writes its HTTP API token next to its control socket, in state_dir.
+int print_token(const Target& t) {
+  auto socket = find_socket(t);
+  if (!socket) {
+    std::cerr << "vigil: " << socket.error() << "\n";
+    return kUsage;
+  }
+  const auto path = std::filesystem::path(*socket).parent_path() / "token";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::cerr << "vigil: vigild has not created a token yet: is it running with http enabled? (no "
+              << path.string() << ")\n";
+    return kFailed;
+  }
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) {
+    std::cerr << "vigil: cannot read " << path.string() << ": "
+              << (in ? "the file is empty" : std::strerror(errno)) << "\n";
+    return kFailed;
+  }
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) {
+    std::cerr << "vigil: " << path.string() << " is empty\n";
+    return kFailed;
+  }
+  std::cout << token << "\n";
+  return kOk;
+}
+
 std::optional<std::int64_t> parse_since(const std::string& text, int& rc) {
   if (text.empty()) return 0;
   auto d = parse_duration(text);
@@ -208,6 +242,13 @@ int main(int argc, char** argv) {
   report->add_flag("--json", json_out, "machine-readable output");
 
   auto* reload = app.add_subcommand("reload", "re-read the config; restart only what changed");
+  auto* top = app.add_subcommand("top", "a live view of the components (q quits)");
+  auto* token = app.add_subcommand("token", "print the HTTP API token (state_dir/token)");
+  // Also after the subcommand name (`vigil top -c robot.yaml`), as these are often typed so.
+  for (auto* sub : {top, token}) {
+    sub->add_option("-c,--config", target.config, "vigild's config (to find its state_dir)");
+    sub->add_option("--socket", target.socket, "vigild's control socket");
+  }
   auto* shutdown = app.add_subcommand("shutdown", "stop everything and end vigild");
   std::string file;
   auto* validate = app.add_subcommand("validate", "check a config file without running it");
@@ -230,6 +271,20 @@ int main(int argc, char** argv) {
     config::for_each_component(loaded.spec->root, [&](const auto&) { ++components; });
     std::cout << file << ": ok (" << components << " components)\n";
     return kOk;
+  }
+  if (*token) return print_token(target);
+  if (*top) {
+    if (::isatty(STDOUT_FILENO) != 1 || ::isatty(STDIN_FILENO) != 1) {
+      std::cerr << "vigil top: needs a terminal (stdin and stdout); for a one-shot view that can "
+                   "be piped, use `vigil status`\n";
+      return kNotATerminal;
+    }
+    auto socket = find_socket(target);
+    if (!socket) {
+      std::cerr << "vigil: " << socket.error() << "\n";
+      return kUsage;
+    }
+    return cli::run_top(*socket);
   }
   if (*status) {
     auto r = ask(target, {{"cmd", "status"}}, rc);

@@ -286,6 +286,7 @@ struct AlertsSpec {
   Duration give_up_after = std::chrono::hours(1);  // then the alert is dropped and logged
   Duration resolve_timeout = 5min;   // Alertmanager endsAt for a firing alert, renewed
   bool any() const { return !alertmanager_url.empty() || !webhook_url.empty() || !exec.empty(); }
+  bool operator==(const AlertsSpec&) const = default;  // reload rebuilds the targets on change
 };
 
 struct SystemSpec {

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 
+#include "alerts/alert_router.hpp"
 #include "api/control_server.hpp"
 #include "common/asio_scheduler.hpp"
 #include "common/units.hpp"
@@ -25,6 +28,11 @@
 #include "diagnostics/event_log.hpp"
 #include "diagnostics/report.hpp"
 #include "health/event_bus.hpp"
+#include "history/metric_history.hpp"
+#include "history/tick_recorder.hpp"
+#include "http/event_stream.hpp"
+#include "http/http_server.hpp"
+#include "metrics/metrics_registry.hpp"
 #include "process/proc_stat.hpp"
 #include "process/spawn.hpp"
 #include "supervisor/supervisor.hpp"
@@ -69,7 +77,7 @@ class InstanceLock {
   UniqueFd fd_;
 };
 
-class Daemon {
+class Daemon final : public http::ApiBackend {
  public:
   Daemon(const config::SystemSpec& spec, DaemonOptions options)
       : spec_(spec),
@@ -97,6 +105,9 @@ class Daemon {
     event_log_ = std::move(*log);
     boot_id_ = diagnostics::read_boot_id();
     bus_ = std::make_unique<health::EventBus>(scheduler_, *event_log_, boot_id_);
+    // Counts every committed event from the first one on (daemon_started included).
+    metrics_ = std::make_unique<metrics::MetricsRegistry>();
+    bus_->subscribe(metrics_.get());
 
     runner_ = std::make_unique<PidfdRunner>(
         io_,
@@ -120,6 +131,8 @@ class Daemon {
     resources_ =
         std::make_unique<ResourceWatcher>(scheduler_, *supervisor_, *runner_, spec_,
                                           [this](health::Event e) { bus_->publish(std::move(e)); });
+    if (spec_.alerts.any()) start_alerts();
+    open_history();
 
     raise_datagram_queue();
     auto notify =
@@ -139,6 +152,7 @@ class Daemon {
       return kExitSystem;
     }
     control_ = std::move(*control);
+    start_http();
 
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
@@ -160,6 +174,9 @@ class Daemon {
     spdlog::info("vigild running: {} (state in {})", spec_.source_file, spec_.state_dir);
     io_.run();
     bus_->flush();
+    // Alerts still queued get a moment to go out; a dead endpoint does not hold up the exit.
+    if (alerts_) alerts_->stop(std::chrono::milliseconds(1500));
+    stop_http();
     return exit_code_;
   }
 
@@ -244,6 +261,7 @@ class Daemon {
       self_watchdog_.cancel();
       // Followers get the last events; a client that does not read gets 2 s.
       drain_timer_.arm_after(std::chrono::seconds(2), [this] { io_.stop(); });
+      if (stream_) stream_->close_all();  // after the last events were sent to it
       control_->drain([this] { scheduler_.post([this] { io_.stop(); }); });
     });
   }
@@ -298,7 +316,31 @@ class Daemon {
     spec_ = *loaded.spec;
     auto changes = supervisor_->reload(spec_);
     resources_->reconfigure(spec_);
+    reconfigure_alerts();
     return api::ok_response({{"changes", changes}});
+  }
+
+  // Alerts (src/alerts): an EventSink on the bus; its HTTP targets post from worker threads,
+  // its exec hook is spawned and reaped here through the runner.
+  void start_alerts() {
+    alerts_ = std::make_unique<alerts::AlertRouter>(
+        alerts::Environment{scheduler_,
+                            [this](std::function<void()> fn) { asio::post(io_, std::move(fn)); },
+                            alerts::make_process_launcher(scheduler_, *runner_)},
+        spec_);
+    bus_->subscribe(alerts_.get());
+  }
+
+  void reconfigure_alerts() {
+    if (alerts_ && !spec_.alerts.any()) {
+      bus_->unsubscribe(alerts_.get());
+      alerts_->stop(std::chrono::milliseconds(0));
+      alerts_.reset();
+    } else if (alerts_) {
+      alerts_->reconfigure(spec_);  // new targets only if the alerts section changed
+    } else if (spec_.alerts.any()) {
+      start_alerts();
+    }
   }
 
   // Adds each running component's last resource sample to its node of the status tree.
@@ -318,18 +360,7 @@ class Daemon {
       case Command::ping:
         return api::ok_response({{"pid", ::getpid()}});
       case Command::status:
-        return api::ok_response({{"tree", with_resources(supervisor_->status())},
-                                 {"host", resources_->host_node()},
-                                 {"daemon",
-                                  {{"pid", ::getpid()},
-                                   {"config", spec_.source_file},
-                                   {"state_dir", spec_.state_dir},
-                                   {"started_us", started_us_},
-                                   {"shutting_down", shutting_down_},
-                                   {"notify_received", notify_->received()},
-                                   {"notify_dropped", notify_dropped_},
-                                   {"notify_late", notify_late_},
-                                   {"event_log_write_errors", event_log_->write_errors()}}}});
+        return api::ok_response(status_json());
       case Command::start:
       case Command::stop:
       case Command::restart: {
@@ -383,25 +414,16 @@ class Daemon {
         });
         return std::nullopt;
       }
-      case Command::report: {
-        bus_->flush();
-        const std::int64_t now = scheduler_.wall_now_us();
-        diagnostics::EventQuery q;
-        q.since_wall_us = r.since_us > 0 ? now - r.since_us : 0;
-        q.limit = 10'000'000;
-        auto events = event_log_->query(q);
-        const std::int64_t start =
-            r.since_us > 0 ? now - r.since_us : (events.empty() ? now : events.front().wall_us);
-        if (r.since_us > 0) {
-          auto before = event_log_->state_before(start);
-          events.insert(events.begin(), before.begin(), before.end());
-        }
-        auto report = diagnostics::compute_report(events, start, now);
-        return api::ok_response({{"report", report.to_json()}, {"text", report.to_text()}});
-      }
+      case Command::report:
+        return api::ok_response(report(r.since_us));
       case Command::reload: {
         if (shutting_down_) return api::error_response("vigild is shutting down");
         return reload();
+      }
+      case Command::history: {
+        auto reply = history_query(r.component, r.series, r.since_us, r.max_points);
+        if (!reply) return api::error_response(reply.error());
+        return api::ok_response(std::move(*reply));
       }
       case Command::shutdown:
         scheduler_.post([this] { begin_shutdown("operator requested shutdown"); });
@@ -410,7 +432,201 @@ class Daemon {
     return api::error_response("unhandled command");
   }
 
+  json status_json() const {
+    json daemon = {{"pid", ::getpid()},
+                   {"config", spec_.source_file},
+                   {"state_dir", spec_.state_dir},
+                   {"started_us", started_us_},
+                   {"shutting_down", shutting_down_},
+                   {"notify_received", notify_->received()},
+                   {"notify_dropped", notify_dropped_},
+                   {"notify_late", notify_late_},
+                   {"event_log_write_errors", event_log_->write_errors()}};
+    if (http_) {
+      daemon["http"] = {{"url", http_->url()},
+                        {"streams", stream_->clients()},
+                        {"slow_streams_dropped", stream_->dropped_slow_clients()}};
+    } else if (!http_error_.empty()) {
+      daemon["http"] = {{"error", http_error_}};
+    }
+    return {{"tree", with_resources(supervisor_->status())},
+            {"host", resources_->host_node()},
+            {"daemon", std::move(daemon)}};
+  }
+
+  // ---- HTTP (http::ApiBackend): every call arrives on the event loop ----
+
+  // A failure to listen leaves vigild supervising: the robot matters more than its dashboard.
+  void start_http() {
+    if (!spec_.http.enabled) return;
+    const std::string url_file = spec_.state_dir + "/http.url";
+    ::unlink(url_file.c_str());
+    auto token = http::ApiToken::load_or_create(spec_.state_dir + "/token");
+    if (!token) {
+      http_error_ = "token: " + token.error();
+      spdlog::error("http disabled: {}", http_error_);
+      return;
+    }
+    stream_ = std::make_unique<http::EventStream>(http::EventStream::Options{});
+    bus_->subscribe(stream_.get());
+    http::HttpServerOptions options;
+    options.listen = spec_.http;
+    auto server = http::HttpServer::start(io_, *this, std::move(*token), options);
+    if (!server) {
+      http_error_ = server.error();
+      spdlog::error("{}; vigild keeps supervising without its HTTP API", http_error_);
+      bus_->unsubscribe(stream_.get());
+      stream_.reset();
+      return;
+    }
+    http_ = std::move(*server);
+    if (FILE* f = std::fopen(url_file.c_str(), "w")) {
+      std::fprintf(f, "%s\n", http_->url().c_str());
+      std::fclose(f);
+    }
+    spdlog::info("http: dashboard and API on {}", http_->url());
+  }
+
+  void stop_http() {
+    if (!http_) return;
+    ::unlink((spec_.state_dir + "/http.url").c_str());
+    if (stream_) stream_->close_all();
+    http_->stop();
+  }
+
+  json components() override { return status_json(); }
+
+  json events(const http::EventsRequest& r) override {
+    bus_->flush();
+    diagnostics::EventQuery q;
+    q.component = r.component;
+    q.after_id = r.after_id;
+    q.before_id = r.before_id;
+    q.limit = r.limit;
+    if (r.since_us > 0) q.since_wall_us = scheduler_.wall_now_us() - r.since_us;
+    json events = json::array();
+    const auto found = event_log_->query(q);
+    for (const auto& e : found) events.push_back(e.to_json());
+    bool more_before = false;
+    if (!found.empty()) {
+      auto older = q;
+      older.after_id = 0;
+      older.before_id = found.front().id;
+      older.limit = 1;
+      more_before = !event_log_->query(older).empty();
+    }
+    return {{"events", std::move(events)}, {"more_before", more_before}};
+  }
+
+  json report(std::int64_t since_us) override {
+    bus_->flush();
+    const std::int64_t now = scheduler_.wall_now_us();
+    diagnostics::EventQuery q;
+    q.since_wall_us = since_us > 0 ? now - since_us : 0;
+    q.limit = 10'000'000;
+    auto events = event_log_->query(q);
+    const std::int64_t start =
+        since_us > 0 ? now - since_us : (events.empty() ? now : events.front().wall_us);
+    if (since_us > 0) {
+      auto before = event_log_->state_before(start);
+      events.insert(events.begin(), before.begin(), before.end());
+    }
+    auto report = diagnostics::compute_report(events, start, now);
+    return {{"report", report.to_json()}, {"text", report.to_text()}};
+  }
+
+  json logs(const std::string& component, int lines) override {
+    if (!supervisor_->is_component(component)) {
+      throw http::HttpError(404, fmt::format("no component named '{}'", component));
+    }
+    auto* output = runner_->output(component);
+    json reply = {{"component", component},
+                  {"lines", output != nullptr ? json(output->tail(static_cast<std::size_t>(lines)))
+                                              : json::array()}};
+    if (output != nullptr) reply["file"] = output->path();
+    return reply;
+  }
+
+  json command(const std::string& verb, const std::string& name, const json& origin) override {
+    if (shutting_down_) throw http::HttpError(503, "vigild is shutting down");
+    auto result = verb == "start"  ? supervisor_->start_node(name, origin)
+                  : verb == "stop" ? supervisor_->stop_node(name, origin)
+                                   : supervisor_->restart_node(name, origin);
+    if (!result) throw http::HttpError(404, result.error());
+    return {{"ok", true}, {"name", name}, {"command", verb}};
+  }
+
+  json history(const http::HistoryRequest&) override {
+    throw http::HttpError(503, "metric history is not available in this vigild");
+  }
+
+  std::string metrics() override { return metrics_->render(status_json()); }
+
+  std::shared_ptr<http::StreamClient> open_stream(std::int64_t last_event_id) override {
+    // Commit what is pending first: those events reach the log and the current clients, and
+    // the new client gets them from the log below, so nothing is lost or sent twice.
+    bus_->flush();
+    auto client = stream_->add_client();
+    if (!client) return nullptr;
+    if (last_event_id > 0) {
+      diagnostics::EventQuery q;
+      q.after_id = last_event_id;
+      q.limit = 1000;
+      for (const auto& e : event_log_->query(q)) {
+        client->push(http::make_frame("event", e.to_json(), e.id));
+      }
+    }
+    client->push(http::make_frame("snapshot", status_json()));
+    return client;
+  }
+
+  void request_served(const std::string& route, int status) override {
+    metrics_->count_http_request(route, status);
+  }
+
+  // ---- Metric history (state_dir/metrics.db): the dashboard's charts ----
+
+  // Optional: a file that cannot be opened is logged and vigild supervises without history.
+  void open_history() {
+    auto opened =
+        vigil::history::MetricHistory::open(spec_.state_dir + "/metrics.db", spec_.history);
+    if (!opened) {
+      history_error_ = opened.error();
+      spdlog::error("{}; vigild keeps supervising without metric history", history_error_);
+      return;
+    }
+    history_ = std::move(*opened);
+    history_recorder_ = std::make_unique<vigil::history::TickRecorder>(*history_);
+    resources_->on_tick(
+        [this](std::int64_t wall_us, const std::map<std::string, json>& samples, const json& host) {
+          history_recorder_->on_tick(wall_us, samples, host, supervisor_->status());
+        });
+  }
+
+  // One series of a component (or "host") over the last `since_us` (a duration back from
+  // now; 0: one hour), thinned to at most max_points: {component, series, resolution_ms,
+  // points: [[t_ms, avg, min, max], ...] oldest first, available: [series names]}.
+  Result<json> history_query(const std::string& component, const std::string& series,
+                             std::int64_t since_us, int max_points) {
+    if (!history_) return make_error("metric history is not available: " + history_error_);
+    const std::int64_t now = scheduler_.wall_now_us();
+    const std::int64_t back = since_us > 0 ? since_us : std::int64_t{3'600'000'000};
+    json reply = {
+        {"component", component}, {"series", series}, {"available", history_->series(component)}};
+    auto q = history_->query(component, series, now - back, 0,
+                             static_cast<std::size_t>(std::max(max_points, 1)));
+    if (!q) return make_error(q.error());
+    json points = json::array();
+    for (const auto& p : q->points) points.push_back({p.t_us / 1000, p.avg, p.min, p.max});
+    reply["resolution_ms"] = q->resolution_us / 1000;
+    reply["points"] = std::move(points);
+    return reply;
+  }
+
   void schedule_prune() {
+    if (history_) {
+      if (auto r = history_->prune(scheduler_.wall_now_us()); !r) spdlog::error("{}", r.error());
+    }
     const auto removed = event_log_->prune(scheduler_.wall_now_us());
     if (removed > 0) spdlog::info("event log retention: removed {} old events", removed);
     prune_timer_.arm_after(std::chrono::hours(1), [this] { schedule_prune(); });
@@ -443,12 +659,20 @@ class Daemon {
   std::string boot_id_;
   std::unique_ptr<diagnostics::EventLog> event_log_;
   std::unique_ptr<health::EventBus> bus_;
+  std::unique_ptr<metrics::MetricsRegistry> metrics_;  // subscribed to bus_
   std::unique_ptr<PidfdRunner> runner_;
   std::unique_ptr<AsioProber> prober_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
-  std::unique_ptr<ResourceWatcher> resources_;  // uses the supervisor: destroyed before it
+  std::unique_ptr<ResourceWatcher> resources_;   // uses the supervisor: destroyed before it
+  std::unique_ptr<alerts::AlertRouter> alerts_;  // subscribed to bus_; uses runner_
+  std::unique_ptr<vigil::history::MetricHistory> history_;          // null when it could not open
+  std::unique_ptr<vigil::history::TickRecorder> history_recorder_;  // writes to history_
+  std::string history_error_;
   std::unique_ptr<watchdog::NotifySocket> notify_;
   std::unique_ptr<api::ControlServer> control_;
+  std::unique_ptr<http::EventStream> stream_;
+  std::unique_ptr<http::HttpServer> http_;  // after stream_: destroyed first
+  std::string http_error_;
   std::mt19937_64 rng_;
   Timer prune_timer_;
   Timer self_watchdog_;

@@ -97,6 +97,11 @@ void ResourceWatcher::tick() {
 
   const auto host = host_sampler_.sample(spec_.state_dir, now);
   for (const auto& outcome : host_monitors_->observe(host, now)) on_host_outcome(outcome);
+  if (tick_observer_) {
+    std::map<std::string, nlohmann::json> components;
+    for (const auto& [name, w] : watched_) components.emplace(name, w.last);
+    tick_observer_(scheduler_.wall_now_us(), components, host_monitors_->describe());
+  }
   timer_.arm_after(spec_.monitoring.interval, [this] { tick(); });
 }
 

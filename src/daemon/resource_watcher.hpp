@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <asio/io_context.hpp>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,6 +43,14 @@ class ResourceWatcher {
   // The `host` node: {type, name, level, warnings, figures..., monitors}.
   nlohmann::json host_node() const;
 
+  // Called at the end of every tick, on the loop, with that tick's samples: each running
+  // component's resources (as in resources_of) by name, and the host figures (as in
+  // host_node). The metric history is fed from here.
+  using TickObserver =
+      std::function<void(std::int64_t wall_us, const std::map<std::string, nlohmann::json>&,
+                         const nlohmann::json& host)>;
+  void on_tick(TickObserver observer) { tick_observer_ = std::move(observer); }
+
  private:
   struct Watched {
     pid_t pid = 0;
@@ -67,6 +76,7 @@ class ResourceWatcher {
   std::map<std::string, Watched> watched_;
   std::map<std::string, std::string> host_warnings_;
   std::map<std::string, std::string> host_failures_;
+  TickObserver tick_observer_;
 };
 
 }  // namespace vigil::daemon

@@ -191,12 +191,14 @@ std::vector<health::Event> EventLog::query(const EventQuery& q) const {
   Statement s(db_,
               "SELECT * FROM (SELECT id, wall_us, mono_us, boot_id, component, kind, state, "
               "failure, reason, detail FROM events WHERE (?1 = '' OR component = ?1) AND "
-              "wall_us >= ?2 AND id > ?3 ORDER BY id DESC LIMIT ?4) ORDER BY id ASC");
+              "wall_us >= ?2 AND id > ?3 AND (?5 = 0 OR id < ?5) ORDER BY id DESC LIMIT ?4) "
+              "ORDER BY id ASC");
   if (!s) return {};
   s.bind(1, q.component);
   s.bind(2, q.since_wall_us);
   s.bind(3, q.after_id);
   s.bind(4, static_cast<std::int64_t>(q.limit));
+  s.bind(5, q.before_id);
   return read_events(s.get());
 }
 

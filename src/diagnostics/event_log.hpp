@@ -22,6 +22,7 @@ struct EventQuery {
   std::string component;  // empty: all
   std::int64_t since_wall_us = 0;
   std::int64_t after_id = 0;
+  std::int64_t before_id = 0;  // 0: no upper bound (paging back through older events)
   int limit = 1000;  // the newest `limit` matching events, returned oldest first
 };
 

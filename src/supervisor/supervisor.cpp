@@ -1107,10 +1107,19 @@ void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessa
   }
 }
 
-Result<void> Supervisor::start_node(const std::string& name) {
+namespace {
+nlohmann::json operator_detail(std::string_view command, const nlohmann::json& origin) {
+  nlohmann::json detail = origin.is_object() ? origin : nlohmann::json::object();
+  detail["command"] = command;
+  return detail;
+}
+}  // namespace
+
+Result<void> Supervisor::start_node(const std::string& name, const nlohmann::json& origin) {
   auto set = components_under(name);
   if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
-  emit(name, EventKind::operator_command, "", fmt::format("operator: start {}", name));
+  emit(name, EventKind::operator_command, "", fmt::format("operator: start {}", name),
+       FailureKind::none, operator_detail("start", origin));
   for (auto* c : set) {
     c->wanted = true;
     c->consecutive_failures = 0;
@@ -1124,10 +1133,11 @@ Result<void> Supervisor::start_node(const std::string& name) {
   return {};
 }
 
-Result<void> Supervisor::stop_node(const std::string& name) {
+Result<void> Supervisor::stop_node(const std::string& name, const nlohmann::json& origin) {
   auto set = components_under(name);
   if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
-  emit(name, EventKind::operator_command, "", fmt::format("operator: stop {}", name));
+  emit(name, EventKind::operator_command, "", fmt::format("operator: stop {}", name),
+       FailureKind::none, operator_detail("stop", origin));
   for (auto* c : set) {
     c->wanted = false;
     if (c->alive()) {
@@ -1139,10 +1149,11 @@ Result<void> Supervisor::stop_node(const std::string& name) {
   return {};
 }
 
-Result<void> Supervisor::restart_node(const std::string& name) {
+Result<void> Supervisor::restart_node(const std::string& name, const nlohmann::json& origin) {
   auto set = components_under(name);
   if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
-  emit(name, EventKind::operator_command, "", fmt::format("operator: restart {}", name));
+  emit(name, EventKind::operator_command, "", fmt::format("operator: restart {}", name),
+       FailureKind::none, operator_detail("restart", origin));
   for (auto* c : set) {
     c->consecutive_failures = 0;
     c->exec_failing = false;

@@ -101,9 +101,11 @@ class Supervisor {
   void on_notify(const std::string& component, const watchdog::NotifyMessage& message);
 
   // Operator commands on a component or a group (with all its members).
-  Result<void> start_node(const std::string& name);
-  Result<void> stop_node(const std::string& name);
-  Result<void> restart_node(const std::string& name);
+  // `origin` says who asked (control socket, HTTP from an address) and why, for the
+  // operator_command event; it does not change what happens.
+  Result<void> start_node(const std::string& name, const nlohmann::json& origin = {});
+  Result<void> stop_node(const std::string& name, const nlohmann::json& origin = {});
+  Result<void> restart_node(const std::string& name, const nlohmann::json& origin = {});
 
   // Applies a new config: starts added components, stops removed ones, restarts only the
   // changed ones; unchanged processes keep running untouched. Returns what changed.

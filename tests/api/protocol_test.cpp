@@ -20,6 +20,21 @@ TEST(Protocol, ParsesEachCommand) {
   EXPECT_EQ(parse_request(R"({"cmd":"restart","name":"nav"})")->name, "nav");
 }
 
+TEST(Protocol, ParsesHistory) {
+  auto r = parse_request(
+      R"({"cmd":"history","component":"lidar","series":"rss_bytes","since_us":600000000,"max_points":50})");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->command, Command::history);
+  EXPECT_EQ(r->component, "lidar");
+  EXPECT_EQ(r->series, "rss_bytes");
+  EXPECT_EQ(r->since_us, 600000000);
+  EXPECT_EQ(r->max_points, 50);
+  auto defaults = parse_request(R"({"cmd":"history","component":"host"})");
+  ASSERT_TRUE(defaults.ok()) << defaults.error();
+  EXPECT_TRUE(defaults->series.empty()) << "no series: list them";
+  EXPECT_EQ(defaults->max_points, 600);
+}
+
 TEST(Protocol, RejectsWithAClearMessage) {
   const std::pair<const char*, const char*> cases[] = {
       {"", "request is not valid JSON"},
@@ -32,6 +47,10 @@ TEST(Protocol, RejectsWithAClearMessage) {
       {R"({"cmd":"events","since_us":-1})", "\"since_us\" must be a non-negative integer"},
       {R"({"cmd":"events","limit":1e9})", "\"limit\" must be an integer from 0 to 100000"},
       {R"({"cmd":"status","verbose":true})", "unknown field \"verbose\""},
+      {R"({"cmd":"history"})", "'history' needs \"component\" (a component's name or \"host\")"},
+      {R"({"cmd":"history","component":"a","series":1})", "\"series\" must be a string"},
+      {R"({"cmd":"history","component":"a","max_points":0})",
+       "\"max_points\" must be an integer from 1 to 100000"},
   };
   for (const auto& [text, error] : cases) {
     auto r = parse_request(text);

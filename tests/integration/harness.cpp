@@ -74,7 +74,25 @@ void Vigild::write_config(const std::string& yaml) {
       replace_all(replace_all(yaml, "@BIN@", std::string(VIGIL_BIN_DIR)), "@DIR@", dir_);
   // Appended, so that line numbers in the test's yaml stay as written.
   if (text.find("state_dir:") == std::string::npos) text += "\nstate_dir: " + state_dir() + "\n";
+  // Tests run in parallel: each vigild's HTTP API on a free port (see http_url()).
+  if (text.find("\nhttp:") == std::string::npos && text.rfind("http:", 0) != 0) {
+    text += "http: {listen: \"127.0.0.1:0\"}\n";
+  }
   std::ofstream(config_path()) << text;
+}
+
+std::string Vigild::http_url() const {
+  std::ifstream in(state_dir() + "/http.url");
+  std::string url;
+  std::getline(in, url);
+  return url;
+}
+
+std::string Vigild::token() const {
+  std::ifstream in(state_dir() + "/token");
+  std::string token;
+  std::getline(in, token);
+  return token;
 }
 
 std::string Vigild::vigild_output() const {

@@ -51,6 +51,9 @@ class Vigild {
   const std::vector<json>& events() const { return events_; }
   std::vector<json> events_of(const std::string& component, const std::string& kind) const;
   std::string vigild_output() const;
+  // vigild's HTTP API base URL (state_dir/http.url, written before READY=1) and its token.
+  std::string http_url() const;
+  std::string token() const;
 
  private:
   void open_stream();
