@@ -197,7 +197,7 @@ void AlertRouter::fire(const std::string& name, const std::string& node,
   f.alert.labels["severity"] = severity;
   if (!node_label.empty()) f.alert.labels[node_label] = node;
   f.alert.annotations = std::move(annotations);
-  f.alert.annotations["failures"] = "1";
+  f.alert.annotations.insert_or_assign("failures", std::to_string(f.alert.failures));
   f.alert.starts_at_us = e.wall_us > 0 ? e.wall_us : scheduler_.wall_now_us();
   f.last_event = e.to_json();
   spdlog::info("alerts: {} firing: {}", key, e.reason);

@@ -556,8 +556,16 @@ class Daemon final : public http::ApiBackend {
     return {{"ok", true}, {"name", name}, {"command", verb}};
   }
 
-  json history(const http::HistoryRequest&) override {
-    throw http::HttpError(503, "metric history is not available in this vigild");
+  json history(const http::HistoryRequest& r) override {
+    if (!history_) {
+      throw http::HttpError(503, "metric history is not available: " + history_error_);
+    }
+    if (r.component != "host" && !supervisor_->is_component(r.component)) {
+      throw http::HttpError(404, fmt::format("no component named '{}'", r.component));
+    }
+    auto reply = history_query(r.component, r.series, r.since_us, r.max_points);
+    if (!reply) throw http::HttpError(400, reply.error());
+    return std::move(*reply);
   }
 
   std::string metrics() override { return metrics_->render(status_json()); }

@@ -313,5 +313,48 @@ TEST(AlertFormat, Rfc3339IsUtcWithMilliseconds) {
   EXPECT_EQ(rfc3339(1'714'564'800'123'456), "2024-05-01T12:00:00.123Z");
 }
 
+TEST(AlertRouterTargets, ChangedAlertsSectionOnReloadRebuildsTheTargetsAndTellsTheNewOnes) {
+  testing::ManualScheduler sched;
+  std::vector<std::pair<std::string, std::string>> hooks;  // (argv[0], VIGIL_ALERT_STATUS)
+  Environment env{sched, [](std::function<void()> fn) { fn(); },
+                  [&](const std::vector<std::string>& argv, std::vector<std::string> environment,
+                      ExecDone done) {
+                    for (const auto& kv : environment) {
+                      if (kv.rfind("VIGIL_ALERT_STATUS=", 0) == 0) {
+                        hooks.emplace_back(argv.front(), kv.substr(19));
+                      }
+                    }
+                    sched.post([done] { done(true, "exited with code 0"); });
+                  },
+                  "robot-7"};
+  auto spec = robot();
+  spec.alerts.alertmanager_url.clear();
+  spec.alerts.exec = {"/opt/hooks/old"};
+  AlertRouter router(std::move(env), spec);
+
+  Event crash;
+  crash.id = 1;
+  crash.component = "lidar";
+  crash.kind = EventKind::exited;
+  crash.state = "backoff";
+  crash.failure = FailureKind::crash;
+  crash.reason = "crashed";
+  router.on_event(crash);
+  sched.settle();
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks[0], std::make_pair(std::string("/opt/hooks/old"), std::string("firing")));
+
+  router.reconfigure(spec);  // same alerts section: nothing is re-sent
+  sched.settle();
+  EXPECT_EQ(hooks.size(), 1u);
+
+  spec.alerts.exec = {"/opt/hooks/new"};
+  router.reconfigure(spec);
+  sched.settle();
+  ASSERT_EQ(hooks.size(), 2u);
+  EXPECT_EQ(hooks[1], std::make_pair(std::string("/opt/hooks/new"), std::string("firing")));
+  EXPECT_EQ(router.describe()["targets"]["exec"]["delivered"], 1);
+}
+
 }  // namespace
 }  // namespace vigil::alerts

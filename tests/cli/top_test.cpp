@@ -145,7 +145,7 @@ std::string first_line(const std::string& pane) {
 
 TEST(CliTop, ShowsComponentsFollowsRestartsAndRestartsOnRequest) {
   const std::string tmux = find_in_path("tmux");
-  if (tmux.empty()) GTEST_SKIP() << "tmux is not installed";
+  ASSERT_FALSE(tmux.empty()) << "tmux is not installed: scripts/setup-deps.sh installs it";
   Vigild v(kRobot);
   v.start();
   for (const char* name : {"lidar", "planner", "camera"}) v.wait_for(name, "ready");
@@ -234,7 +234,7 @@ TEST(CliTop, ShowsComponentsFollowsRestartsAndRestartsOnRequest) {
 
 TEST(CliTop, WaitsForVigildAndShowsItOnceItIsUp) {
   const std::string tmux = find_in_path("tmux");
-  if (tmux.empty()) GTEST_SKIP() << "tmux is not installed";
+  ASSERT_FALSE(tmux.empty()) << "tmux is not installed: scripts/setup-deps.sh installs it";
   Vigild v(kRobot);  // not started yet
   TmuxTop top(tmux, v.config_path());
   ASSERT_TRUE(top.wait_for_text("vigild not reachable")) << top.last_pane();

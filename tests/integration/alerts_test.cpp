@@ -115,7 +115,8 @@ class Alertmanager {
 };
 
 TEST(Alerts, AlertmanagerListsTheFailureUntilTheComponentIsReadyAgain) {
-  if (::access(kAlertmanager, X_OK) != 0) GTEST_SKIP() << kAlertmanager << " is not installed";
+  ASSERT_EQ(::access(kAlertmanager, X_OK), 0)
+      << kAlertmanager << " is not installed: scripts/setup-deps.sh installs it";
   Vigild v("");  // the config needs Alertmanager's port: written below
   Alertmanager am(v.dir());
   ASSERT_TRUE(am.started());
@@ -257,6 +258,38 @@ root:
   EXPECT_EQ(v.stop(), 0);
   // Components stop at once; the alerts get at most 1.5 s; a read timeout would be 5 s.
   EXPECT_LT(std::chrono::steady_clock::now() - before, 4s);
+}
+
+TEST(Alerts, AReloadThatAddsAnAlertsSectionStartsAlerting) {
+  const std::string component = R"(
+root:
+  children:
+    - name: lidar
+      command: [@BIN@/robot_sim]
+      ready: notify
+      backoff: {initial: 10ms, max: 1s, jitter: 0}
+)";
+  Vigild v(component);
+  const std::string hook = v.dir() + "/hook.sh";
+  const std::string received = v.dir() + "/alerts.jsonl";
+  std::ofstream(hook) << "#!/bin/sh\nprintf '%s\\n' \"$VIGIL_ALERT\" >> '" << received << "'\n";
+  ::chmod(hook.c_str(), 0755);
+  v.start();
+  auto ready = v.wait_for("lidar", "ready");
+  v.write_config("alerts: {exec: [\"@DIR@/hook.sh\"]}\n" + component);
+  auto reply = v.request({{"cmd", "reload"}});
+  ASSERT_TRUE(reply.value("ok", false)) << reply.dump();
+
+  ::kill(ready["detail"]["pid"].get<pid_t>(), SIGUSR2);  // robot_sim: crash now
+  auto failure = v.wait_for([](const json& e) {
+    return e.value("component", "") == "lidar" && e.value("failure", "") != "";
+  });
+  v.wait_for("lidar", "ready", 20s, failure["id"]);
+  ASSERT_TRUE(v.poll_until([&] { return read_lines(received).size() >= 2; }, 20s))
+      << v.vigild_output();
+  const auto lines = read_lines(received);
+  EXPECT_EQ(lines[0]["status"], "firing");
+  EXPECT_EQ(lines[1]["status"], "resolved");
 }
 
 }  // namespace

@@ -280,6 +280,28 @@ TEST_F(HttpApiTest, EventsPageBackwardsAndFilterByComponent) {
   get_json("/api/v1/components/nosuch/logs", 404);
 }
 
+TEST_F(HttpApiTest, HistoryServesStoredSeriesForCharts) {
+  json reply;
+  // Samples are taken every monitoring interval (1 s); wait for a few to be stored.
+  ASSERT_TRUE(v_->poll_until(
+      [&] {
+        reply = get_json("/api/v1/metrics/history?component=lidar&series=rss_bytes&since=1h");
+        return reply.contains("points") && reply["points"].size() >= 2;
+      },
+      30s))
+      << reply.dump();
+  EXPECT_EQ(reply["component"], "lidar");
+  EXPECT_EQ(reply["series"], "rss_bytes");
+  EXPECT_GT(reply["resolution_ms"].get<std::int64_t>(), 0);
+  const auto& p = reply["points"][0];
+  ASSERT_EQ(p.size(), 4u);  // [t_ms, avg, min, max]
+  EXPECT_GT(p[1].get<double>(), 0);
+  EXPECT_LE(p[2].get<double>(), p[1].get<double>());
+  EXPECT_GE(p[3].get<double>(), p[1].get<double>());
+  get_json("/api/v1/metrics/history?component=nosuch&series=rss_bytes", 404);
+  get_json("/api/v1/metrics/history?component=lidar&series=rss_bytes&points=1", 400);
+}
+
 // Reads server-sent events from a raw socket: headers, then chunked frames.
 class SseReader {
  public:
