@@ -9,7 +9,7 @@
 
 namespace vigil::cli {
 
-Result<ControlClient> ControlClient::connect(const std::string& path) {
+Result<UniqueFd> connect_control_socket(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
@@ -19,10 +19,17 @@ Result<ControlClient> ControlClient::connect(const std::string& path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return make_error(fmt::format("socket: {}", std::strerror(errno)));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return make_error(fmt::format("cannot reach vigild at {}: {} (is vigild running?)", path,
-                                  std::strerror(errno)));
+    return make_error(fmt::format("{}: {}", path, std::strerror(errno)));
   }
-  return ControlClient(std::move(fd));
+  return fd;
+}
+
+Result<ControlClient> ControlClient::connect(const std::string& path) {
+  auto fd = connect_control_socket(path);
+  if (!fd) {
+    return make_error(fmt::format("cannot reach vigild at {} (is vigild running?)", fd.error()));
+  }
+  return ControlClient(std::move(*fd));
 }
 
 Result<void> ControlClient::send(const nlohmann::json& request) {

@@ -9,6 +9,9 @@
 
 namespace vigil::cli {
 
+// A connected stream socket to vigild's control socket at `path`.
+Result<UniqueFd> connect_control_socket(const std::string& path);
+
 class ControlClient {
  public:
   static Result<ControlClient> connect(const std::string& socket_path);

@@ -14,6 +14,7 @@
 #include <deque>
 #include <optional>
 
+#include "cli/client.hpp"
 #include "cli/top_model.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
@@ -42,18 +43,9 @@ void on_quit_signal(int) {
 class LineConnection {
  public:
   static Result<LineConnection> connect(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) {
-      return make_error(fmt::format("socket path too long: {}", path));
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return make_error(fmt::format("socket: {}", std::strerror(errno)));
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      return make_error(fmt::format("{}: {}", path, std::strerror(errno)));
-    }
-    return LineConnection(std::move(fd));
+    auto fd = connect_control_socket(path);
+    if (!fd) return make_error(fd.error());
+    return LineConnection(std::move(*fd));
   }
 
   int fd() const { return fd_.get(); }

@@ -6,6 +6,8 @@
 
 #include <fstream>
 
+#include "common/sqlite_statement.hpp"
+
 namespace vigil::diagnostics {
 namespace {
 
@@ -31,29 +33,7 @@ CREATE TABLE IF NOT EXISTS processes(
   fingerprint TEXT NOT NULL DEFAULT '');
 )sql";
 
-// RAII for a prepared statement.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  explicit operator bool() const { return stmt_ != nullptr; }
-  void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  std::string text(int col) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
-    return p == nullptr ? std::string() : std::string(p);
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using Statement = SqliteStatement;
 
 bool exec(sqlite3* db, const char* sql) {
   char* err = nullptr;

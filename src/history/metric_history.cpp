@@ -16,6 +16,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "common/sqlite_statement.hpp"
+
 namespace vigil::history {
 namespace {
 
@@ -63,21 +65,7 @@ constexpr const char* kInsertChunk =
 constexpr const char* kReadChunk =
     "SELECT points FROM chunks WHERE resolution_s = ? AND chunk_s = ? AND series_id = ?";
 
-// RAII for a statement prepared for one use.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return stmt_; }
-  explicit operator bool() const { return stmt_ != nullptr; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using Statement = SqliteStatement;
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
