@@ -210,6 +210,41 @@ const BadConfig kBadConfigs[] = {
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      watchdog: {detector: "
      "phi, window: 3}\n",
      "robot.yaml:5:41: error: watchdog.window must be between 10 and 100000, not 3"},
+    {"http listen without a port",
+     "http: {listen: 127.0.0.1}\nroot:\n  children:\n    - {name: a, command: [/bin/true]}\n",
+     "robot.yaml:1:16: error: http.listen must be HOST:PORT (127.0.0.1:8080) or off, not "
+     "'127.0.0.1'"},
+    {"http listen port out of range",
+     "http: {listen: \"127.0.0.1:70000\"}\nroot:\n  children:\n    - {name: a, command: "
+     "[/bin/true]}\n",
+     "robot.yaml:1:16: error: http.listen: '70000' is not a port (0 to 65535)"},
+    {"http listen on a host name",
+     "http: {listen: \"robot.local:8080\"}\nroot:\n  children:\n    - {name: a, command: "
+     "[/bin/true]}\n",
+     "robot.yaml:1:16: error: http.listen: 'robot.local' is not an IP address or localhost (a name "
+     "would need DNS at boot)"},
+    {"history tier finer than a second",
+     "history: {tiers: [{resolution: 100ms, keep: 1h}]}\nroot:\n  children:\n    - {name: a, "
+     "command: [/bin/true]}\n",
+     "robot.yaml:1:32: error: history.tiers[0].resolution must be at least 1s"},
+    {"history tiers not coarser",
+     "history: {tiers: [{resolution: 1m, keep: 1h}, {resolution: 30s, keep: 1d}]}\nroot:\n  "
+     "children:\n    - {name: a, command: [/bin/true]}\n",
+     "robot.yaml:1:60: error: history.tiers[1].resolution must be a multiple of the previous "
+     "tier's, and coarser"},
+    {"alertmanager not a URL",
+     "alerts: {alertmanager: 127.0.0.1:9093}\nroot:\n  children:\n    - {name: a, command: "
+     "[/bin/true]}\n",
+     "robot.yaml:1:24: error: alerts.alertmanager must be an http:// or https:// URL with a host, "
+     "not '127.0.0.1:9093'"},
+    {"alert label not a label name",
+     "alerts: {labels: {9robot: r2}}\nroot:\n  children:\n    - {name: a, command: [/bin/true]}\n",
+     "robot.yaml:1:19: error: alerts.labels: '9robot' is not a label name "
+     "([a-zA-Z_][a-zA-Z0-9_]*)"},
+    {"alert retry max below initial",
+     "alerts: {retry: {initial: 10s, max: 1s}}\nroot:\n  children:\n    - {name: a, command: "
+     "[/bin/true]}\n",
+     "robot.yaml:1:17: error: alerts.retry.max must not be shorter than alerts.retry.initial"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Config, BadConfigs, ::testing::ValuesIn(kBadConfigs),
