@@ -416,6 +416,8 @@ void HttpServer::install_routes() {
       throw HttpError(503, "too many open streams");
     }
     res.set_header("X-Accel-Buffering", "no");
+    // A stream ends only when vigild stops or drops the client: then close, do not linger.
+    res.set_header("Connection", "close");
     const auto keepalive = options_.stream_keepalive;
     auto last_write =
         std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());

@@ -79,7 +79,7 @@ struct HttpServerOptions {
   int worker_threads = 80;
   std::size_t max_streams = 64;
   std::chrono::seconds io_timeout{5};  // reading a request, writing an answer
-  std::chrono::seconds keep_alive{2};
+  std::chrono::seconds keep_alive{1};  // also how long stop() may wait for an idle connection
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds loop_timeout{5000};       // then 503
   std::chrono::milliseconds stream_keepalive{15000};  // a comment line on an idle stream
