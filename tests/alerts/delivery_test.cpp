@@ -16,6 +16,7 @@
 #include "alerts/http_target.hpp"
 #include "common/unique_fd.hpp"
 #include "supervisor/fakes.hpp"
+#include "support/silent_listener.hpp"
 
 namespace vigil::alerts {
 namespace {
@@ -185,18 +186,11 @@ TEST(HttpTarget, GivesUpAfterGiveUpAfterAndReportsIt) {
 
 TEST(HttpTarget, AnEndpointThatNeverAnswersBlocksNeitherSubmitNorShutdown) {
   // Accepts connections into its backlog and never reads or answers.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener.get(), 16), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  testing::SilentListener listener;
 
   ResultLog log;
   auto target = std::make_unique<HttpTarget>(
-      HttpTargetOptions{"webhook", fmt::format("http://127.0.0.1:{}/", ntohs(addr.sin_port)),
+      HttpTargetOptions{"webhook", fmt::format("http://127.0.0.1:{}/", listener.port()),
                         RetryPolicy{}},
       log.post(), log.sink());
   const auto before_submit = MonoClock::now();
@@ -205,7 +199,7 @@ TEST(HttpTarget, AnEndpointThatNeverAnswersBlocksNeitherSubmitNorShutdown) {
 
   // Wait until the worker's connection is queued on the listener: the request is in flight
   // and waiting for an answer that never comes.
-  pollfd pfd{listener.get(), POLLIN, 0};
+  pollfd pfd{listener.fd(), POLLIN, 0};
   ASSERT_EQ(::poll(&pfd, 1, 10'000), 1) << "the worker never connected";
 
   const auto before_stop = MonoClock::now();

@@ -18,6 +18,7 @@
 #include "alerts/alert.hpp"
 #include "common/scheduler.hpp"
 #include "integration/harness.hpp"
+#include "support/silent_listener.hpp"
 
 extern char** environ;
 
@@ -34,7 +35,7 @@ int free_port() {
   if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
   socklen_t len = sizeof addr;
   ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
+  return listener.port();
 }
 
 // A real Alertmanager on 127.0.0.1, clustering off, one receiver that sends nowhere.
@@ -226,19 +227,12 @@ root:
 
 TEST(Alerts, AWebhookThatNeverAnswersHoldsUpNeitherSupervisionNorShutdown) {
   // Takes connections into its backlog and never answers them.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener.get(), 16), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  testing::SilentListener listener;
 
   Vigild v(R"(
 alerts:
   webhook: http://127.0.0.1:)" +
-           std::to_string(ntohs(addr.sin_port)) + R"(/hook
+           std::to_string(listener.port()) + R"(/hook
 root:
   children:
     - name: lidar
@@ -252,7 +246,7 @@ root:
   });
   // The restart is not held up by the alert stuck in flight.
   v.wait_for("lidar", "ready", 10s, failure["id"]);
-  pollfd pfd{listener.get(), POLLIN, 0};
+  pollfd pfd{listener.fd(), POLLIN, 0};
   ASSERT_EQ(::poll(&pfd, 1, 10'000), 1) << "vigild never tried the webhook";
   const auto before = std::chrono::steady_clock::now();
   EXPECT_EQ(v.stop(), 0);
