@@ -35,7 +35,7 @@ int free_port() {
   if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
   socklen_t len = sizeof addr;
   ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  return listener.port();
+  return ntohs(addr.sin_port);
 }
 
 // A real Alertmanager on 127.0.0.1, clustering off, one receiver that sends nowhere.
