@@ -1,16 +1,14 @@
 #include "http/http_server.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <asio/post.hpp>
-#include <charconv>
 #include <future>
-#include <set>
 
-#include "common/units.hpp"
+#include "http/request_parsing.hpp"
 #include "http/web_assets.hpp"
 
 namespace vigil::http {
@@ -47,80 +45,6 @@ std::string route_of(const httplib::Request& req) {
   return "dashboard";
 }
 
-// Rejects query parameters the route does not know: a typo should not silently mean "all".
-void allow_params(const httplib::Request& req, std::initializer_list<std::string_view> allowed) {
-  std::set<std::string> seen;
-  for (const auto& [key, value] : req.params) {
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      std::string list;
-      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      throw HttpError(400, fmt::format("unknown query parameter '{}'{}", key.substr(0, 64),
-                                       list.empty() ? std::string(" (this route takes none)")
-                                                    : fmt::format(" (expected: {})", list)));
-    }
-    if (!seen.insert(key).second) {
-      throw HttpError(400, fmt::format("query parameter '{}' given twice", key.substr(0, 64)));
-    }
-  }
-}
-
-std::string text_param(const httplib::Request& req, const char* name, std::size_t max = 256) {
-  if (!req.has_param(name)) return {};
-  auto v = req.get_param_value(name);
-  if (v.size() > max) throw HttpError(400, fmt::format("'{}' is longer than {} bytes", name, max));
-  return v;
-}
-
-std::int64_t int_param(const httplib::Request& req, const char* name, std::int64_t lo,
-                       std::int64_t hi, std::int64_t fallback) {
-  if (!req.has_param(name)) return fallback;
-  const auto text = req.get_param_value(name);
-  std::int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || v < lo || v > hi) {
-    throw HttpError(400, fmt::format("'{}' must be a whole number from {} to {}, not '{}'", name,
-                                     lo, hi, text.substr(0, 64)));
-  }
-  return v;
-}
-
-// since=15m, 2h, 7d: how far back from now.
-std::int64_t duration_param(const httplib::Request& req, const char* name, std::int64_t fallback) {
-  if (!req.has_param(name)) return fallback;
-  const auto text = req.get_param_value(name);
-  auto d = parse_duration(text);
-  if (!d || d->count() <= 0) {
-    throw HttpError(400, fmt::format("'{}' must be a duration such as 15m, 2h or 7d, not '{}'",
-                                     name, text.substr(0, 64)));
-  }
-  return std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
-}
-
-bool is_loopback_host(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
-// The host part of a Host header: "127.0.0.1:8080" -> "127.0.0.1", "[::1]:80" -> "::1".
-std::string host_of(const std::string& header) {
-  if (!header.empty() && header.front() == '[') {
-    const auto end = header.find(']');
-    return end == std::string::npos ? header : header.substr(1, end - 1);
-  }
-  const auto colon = header.find(':');
-  return colon == std::string::npos ? header : header.substr(0, colon);
-}
-
-bool is_ip_literal_or_localhost(const std::string& host) {
-  in_addr v4{};
-  in6_addr v6{};
-  return host == "localhost" || ::inet_pton(AF_INET, host.c_str(), &v4) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), &v6) == 1;
-}
-
 // A component's node in the status tree, or null.
 json find_node(const json& node, const std::string& name) {
   if (node.value("name", "") == name) return node;
@@ -133,24 +57,10 @@ json find_node(const json& node, const std::string& name) {
   return nullptr;
 }
 
-// An optional JSON object body: {"reason": "..."}.
 json command_origin(const httplib::Request& req) {
-  json origin = {{"via", "http"},
-                 {"client", fmt::format("{}:{}", req.remote_addr, req.remote_port)}};
-  if (req.body.empty()) return origin;
-  auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded()) throw HttpError(400, "the body is not valid JSON");
-  if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
-  for (auto it = body.begin(); it != body.end(); ++it) {
-    if (it.key() != "reason") {
-      throw HttpError(
-          400, fmt::format("unknown field \"{}\" (expected: reason)", it.key().substr(0, 64)));
-    }
-    if (!it.value().is_string() || it.value().get<std::string>().size() > 500) {
-      throw HttpError(400, "\"reason\" must be a string of at most 500 bytes");
-    }
-    origin["reason"] = it.value();
-  }
+  json origin = parse_command_body(req.body);
+  origin["via"] = "http";
+  origin["client"] = fmt::format("{}:{}", req.remote_addr, req.remote_port);
   return origin;
 }
 
@@ -316,13 +226,13 @@ void HttpServer::install_routes() {
   });
 
   svr.Get("/api/v1/components", [this](const httplib::Request& req, httplib::Response& res) {
-    allow_params(req, {});
+    allow_params(req.params, {});
     send_json(res, 200, on_loop([b = &backend_] { return b->components(); }));
   });
 
   svr.Get(R"(/api/v1/components/([^/]+))", [this](const httplib::Request& req,
                                                   httplib::Response& res) {
-    allow_params(req, {});
+    allow_params(req.params, {});
     const std::string name = req.matches[1];
     auto status = on_loop([b = &backend_] { return b->components(); });
     auto node = find_node(status["tree"], name);
@@ -335,8 +245,8 @@ void HttpServer::install_routes() {
 
   svr.Get(R"(/api/v1/components/([^/]+)/logs)",
           [this](const httplib::Request& req, httplib::Response& res) {
-            allow_params(req, {"lines"});
-            const int lines = static_cast<int>(int_param(req, "lines", 1, 10000, 200));
+            allow_params(req.params, {"lines"});
+            const int lines = static_cast<int>(int_param(req.params, "lines", 1, 10000, 200));
             send_json(res, 200, on_loop([b = &backend_, name = std::string(req.matches[1]), lines] {
                         return b->logs(name, lines);
                       }));
@@ -351,7 +261,7 @@ void HttpServer::install_routes() {
                       "this call needs 'Authorization: Bearer TOKEN' (`vigil token` prints it)");
     }
     if (!token_.matches(credential)) throw HttpError(403, "wrong token");
-    allow_params(req, {});
+    allow_params(req.params, {});
     auto origin = command_origin(req);
     send_json(res, 200,
               on_loop([b = &backend_, name = std::string(req.matches[1]),
@@ -366,49 +276,47 @@ void HttpServer::install_routes() {
           });
 
   svr.Get("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
-    allow_params(req, {"component", "since", "after", "before", "limit"});
+    allow_params(req.params, {"component", "since", "after", "before", "limit"});
     EventsRequest q;
-    q.component = text_param(req, "component");
-    q.since_us = duration_param(req, "since", 0);
-    q.after_id = int_param(req, "after", 0, INT64_MAX, 0);
-    q.before_id = int_param(req, "before", 0, INT64_MAX, 0);
-    q.limit = static_cast<int>(int_param(req, "limit", 1, 10000, 100));
+    q.component = text_param(req.params, "component");
+    q.since_us = duration_param(req.params, "since", 0);
+    q.after_id = int_param(req.params, "after", 0, INT64_MAX, 0);
+    q.before_id = int_param(req.params, "before", 0, INT64_MAX, 0);
+    q.limit = static_cast<int>(int_param(req.params, "limit", 1, 10000, 100));
     send_json(res, 200, on_loop([b = &backend_, q] { return b->events(q); }));
   });
 
   svr.Get("/api/v1/report", [this](const httplib::Request& req, httplib::Response& res) {
-    allow_params(req, {"since"});
-    const auto since = duration_param(req, "since", 0);
+    allow_params(req.params, {"since"});
+    const auto since = duration_param(req.params, "since", 0);
     send_json(res, 200, on_loop([b = &backend_, since] { return b->report(since); }));
   });
 
   svr.Get("/api/v1/metrics/history", [this](const httplib::Request& req, httplib::Response& res) {
-    allow_params(req, {"component", "series", "since", "points"});
+    allow_params(req.params, {"component", "series", "since", "points"});
     HistoryRequest q;
-    q.component = text_param(req, "component");
-    q.series = text_param(req, "series");
+    q.component = text_param(req.params, "component");
+    q.series = text_param(req.params, "series");
     if (q.component.empty() || q.series.empty()) {
       throw HttpError(400, "history needs component= and series= (e.g. series=cpu_percent)");
     }
-    q.since_us = duration_param(req, "since", q.since_us);
-    q.max_points = static_cast<int>(int_param(req, "points", 2, 5000, q.max_points));
+    q.since_us = duration_param(req.params, "since", q.since_us);
+    q.max_points = static_cast<int>(int_param(req.params, "points", 2, 5000, q.max_points));
     send_json(res, 200, on_loop([b = &backend_, q] { return b->history(q); }));
   });
 
   svr.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    allow_params(req, {});
+    allow_params(req.params, {});
     res.set_content(on_loop([b = &backend_] { return b->metrics(); }),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
 
   svr.Get("/api/v1/stream", [this](const httplib::Request& req, httplib::Response& res) {
-    allow_params(req, {"last_event_id"});
-    std::int64_t last = int_param(req, "last_event_id", 0, INT64_MAX, 0);
+    allow_params(req.params, {"last_event_id"});
+    std::int64_t last = int_param(req.params, "last_event_id", 0, INT64_MAX, 0);
     if (req.has_header("Last-Event-ID")) {
-      const auto header = req.get_header_value("Last-Event-ID");
-      std::int64_t v = 0;
-      auto [ptr, ec] = std::from_chars(header.data(), header.data() + header.size(), v);
-      if (ec == std::errc{} && ptr == header.data() + header.size() && v >= 0) last = v;
+      // A malformed header (not from a browser) means "no resume", not an error.
+      if (auto id = parse_last_event_id(req.get_header_value("Last-Event-ID"))) last = *id;
     }
     auto client = on_loop([b = &backend_, last] { return b->open_stream(last); });
     if (!client) {

@@ -23,6 +23,7 @@
 #include "config/spec.hpp"
 #include "http/api_token.hpp"
 #include "http/event_stream.hpp"
+#include "http/request_parsing.hpp"
 
 namespace httplib {
 class Server;
@@ -31,12 +32,6 @@ struct Response;
 }  // namespace httplib
 
 namespace vigil::http {
-
-// Thrown by backend calls to answer with a status code and a JSON error.
-struct HttpError : std::runtime_error {
-  HttpError(int status, const std::string& message) : std::runtime_error(message), status(status) {}
-  int status;
-};
 
 struct EventsRequest {
   std::string component;       // empty: all
