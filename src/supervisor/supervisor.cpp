@@ -699,8 +699,11 @@ void Supervisor::on_exit(Component& c, const process::ExitStatus& status) {
                       {"reason", reason},
                       {"wall_us", deps_.scheduler.wall_now_us()}};
   }
-  c.state = State::stopped;  // momentarily: the policy below sets the real state
-  emit(c.spec.name, EventKind::exited, "stopped", reason, failure, detail);
+  // Momentarily: the policy below sets the real state (backoff, failed, given up, stopped).
+  // Observers that paint the event's state (the dashboard) show a failure as one.
+  c.state = failure != FailureKind::none ? State::failed : State::stopped;
+  emit(c.spec.name, EventKind::exited, std::string(health::to_string(c.state)), reason, failure,
+       detail);
   handle_termination(c, failure != FailureKind::none, reason);
 }
 
