@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-14-dev sqlite3
   elfutils  # eu-stack: the stacks of a hung component's threads
   libcpp-httplib-dev libncurses-dev ccache
+  cyclonedds-dev cyclonedds-tools  # DDS: ROS 2 /diagnostics; idlc, ddsperf
   tmux prometheus prometheus-alertmanager  # tests: vigil top, a real scraper and Alertmanager
   chromium  # the dashboard's end-to-end test (driven by playwright-core)
 )

@@ -1,10 +1,10 @@
 #include "config/loader.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -112,12 +112,13 @@ class Loader {
     }
     check_keys(doc,
                {"state_dir", "root", "final_action", "event_log", "monitoring", "http", "history",
-                "alerts"},
+                "alerts", "dds"},
                "top level");
     if (auto n = doc["monitoring"]) parse_monitoring(n, spec.monitoring);
     if (auto n = doc["http"]) parse_http(n, spec.http);
     if (auto n = doc["history"]) parse_history(n, spec.history);
     if (auto n = doc["alerts"]) parse_alerts(n, spec.alerts);
+    if (auto n = doc["dds"]) parse_dds(n, spec.dds);
     spec.state_dir = (base_dir_ / ".vigil").lexically_normal().string();
     if (auto n = doc["state_dir"]) {
       if (auto s = scalar(n, "state_dir")) spec.state_dir = absolute(*s).string();
@@ -756,8 +757,8 @@ class Loader {
     }
     const auto colon = s->rfind(':');
     if (colon == std::string::npos || colon == 0) {
-      error(listen, fmt::format("http.listen must be HOST:PORT (127.0.0.1:8080) or off, not '{}'",
-                                *s));
+      error(listen,
+            fmt::format("http.listen must be HOST:PORT (127.0.0.1:8080) or off, not '{}'", *s));
       return;
     }
     std::string host = s->substr(0, colon);
@@ -766,8 +767,7 @@ class Loader {
     }
     const std::string port_text = s->substr(colon + 1);
     int port = -1;
-    auto [ptr, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 0 ||
         port > 65535) {
       error(listen, fmt::format("http.listen: '{}' is not a port (0 to 65535)", port_text));
@@ -785,6 +785,19 @@ class Loader {
     http.enabled = true;
     http.host = host;
     http.port = port;
+  }
+
+  void parse_dds(const YAML::Node& node, DdsSpec& dds) {
+    if (!expect_map(node, "dds")) return;
+    check_keys(node, {"domain", "diagnostics_period"}, "dds");
+    dds.enabled = true;
+    if (auto n = node["domain"]) {
+      // DDS domain ids map to UDP ports; 232 is the highest the RTPS port formula allows.
+      if (auto v = integer(n, "dds.domain", 0, 232)) dds.domain = static_cast<int>(*v);
+    }
+    if (auto n = node["diagnostics_period"]) {
+      if (auto d = positive_duration(n, "dds.diagnostics_period")) dds.diagnostics_period = *d;
+    }
   }
 
   void parse_history(const YAML::Node& node, HistorySpec& history) {
@@ -846,8 +859,8 @@ class Loader {
     const bool https = s->rfind("https://", 0) == 0;
     const auto rest = s->substr(http ? 7 : https ? 8 : 0);
     if ((!http && !https) || rest.empty() || rest.front() == '/' || rest.front() == ':') {
-      error(node, fmt::format("{} must be an http:// or https:// URL with a host, not '{}'", what,
-                              *s));
+      error(node,
+            fmt::format("{} must be an http:// or https:// URL with a host, not '{}'", what, *s));
       return std::nullopt;
     }
     return *s;

@@ -261,7 +261,7 @@ struct MonitoringSpec {
 struct HttpSpec {
   bool enabled = true;
   std::string host = "127.0.0.1";  // an IPv4/IPv6 address literal or "localhost"
-  int port = 8080;                  // 0: any free port (written to state_dir/http.url)
+  int port = 8080;                 // 0: any free port (written to state_dir/http.url)
 };
 
 // Downsampled metric series kept in state_dir/metrics.db, so charts survive a page reload
@@ -277,16 +277,24 @@ struct HistorySpec {
 // Where alerts go when a component fails, a group escalates, the root gives up, and when it
 // recovers. Each target is optional; all enabled ones receive every alert.
 struct AlertsSpec {
-  std::string alertmanager_url;      // e.g. http://127.0.0.1:9093 (POST /api/v2/alerts)
-  std::string webhook_url;           // generic JSON POST
-  std::vector<std::string> exec;     // argv; the alert JSON on stdin
+  std::string alertmanager_url;               // e.g. http://127.0.0.1:9093 (POST /api/v2/alerts)
+  std::string webhook_url;                    // generic JSON POST
+  std::vector<std::string> exec;              // argv; the alert JSON on stdin
   std::map<std::string, std::string> labels;  // added to every alert (e.g. robot: r2d2)
-  Duration retry_initial = 1s;       // backoff between delivery attempts, doubling...
-  Duration retry_max = 60s;          // ...up to this
+  Duration retry_initial = 1s;                // backoff between delivery attempts, doubling...
+  Duration retry_max = 60s;                   // ...up to this
   Duration give_up_after = std::chrono::hours(1);  // then the alert is dropped and logged
-  Duration resolve_timeout = 5min;   // Alertmanager endsAt for a firing alert, renewed
+  Duration resolve_timeout = 5min;  // Alertmanager endsAt for a firing alert, renewed
   bool any() const { return !alertmanager_url.empty() || !webhook_url.empty() || !exec.empty(); }
   bool operator==(const AlertsSpec&) const = default;  // reload rebuilds the targets on change
+};
+
+// ROS 2 over DDS (Cyclone DDS): /diagnostics. Off unless the config has a `dds` section. The
+// network is Cyclone's own configuration ($CYCLONEDDS_URI; dds/cyclonedds-loopback.xml).
+struct DdsSpec {
+  bool enabled = false;
+  int domain = 0;                    // ROS_DOMAIN_ID
+  Duration diagnostics_period = 1s;  // and on every change
 };
 
 struct SystemSpec {
@@ -296,6 +304,7 @@ struct SystemSpec {
   HttpSpec http;
   HistorySpec history;
   AlertsSpec alerts;
+  DdsSpec dds;
   GroupSpec root;
   FinalAction final_action = FinalAction::stop;
   EventLogSpec event_log;

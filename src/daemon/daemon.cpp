@@ -25,6 +25,7 @@
 #include "daemon/asio_prober.hpp"
 #include "daemon/pidfd_runner.hpp"
 #include "daemon/resource_watcher.hpp"
+#include "dds/dds_bridge.hpp"
 #include "diagnostics/event_log.hpp"
 #include "diagnostics/report.hpp"
 #include "health/event_bus.hpp"
@@ -45,6 +46,16 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // Streams committed events to one control client (`vigil events --follow`).
+// Calls a function for each committed event.
+class CallbackSink final : public health::EventSink {
+ public:
+  explicit CallbackSink(std::function<void(const health::Event&)> f) : f_(std::move(f)) {}
+  void on_event(const health::Event& e) override { f_(e); }
+
+ private:
+  std::function<void(const health::Event&)> f_;
+};
+
 class FollowSink final : public health::EventSink {
  public:
   FollowSink(std::weak_ptr<api::Session> session, std::string component)
@@ -86,7 +97,8 @@ class Daemon final : public http::ApiBackend {
         signals_(io_),
         prune_timer_(scheduler_),
         self_watchdog_(scheduler_),
-        drain_timer_(scheduler_) {}
+        drain_timer_(scheduler_),
+        dds_timer_(scheduler_) {}
 
   int run() {
     if (auto r = prepare_state_dir(); !r) {
@@ -153,6 +165,7 @@ class Daemon final : public http::ApiBackend {
     }
     control_ = std::move(*control);
     start_http();
+    start_dds();
 
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
@@ -254,6 +267,7 @@ class Daemon final : public http::ApiBackend {
     publish_daemon_event(health::EventKind::daemon_stopping, fmt::format("shutting down: {}", why),
                          {{"why", why}});
     resources_->stop();
+    dds_timer_.cancel();
     supervisor_->shutdown([this] {
       bus_->flush();
       signals_.cancel();
@@ -442,6 +456,11 @@ class Daemon final : public http::ApiBackend {
                    {"notify_dropped", notify_dropped_},
                    {"notify_late", notify_late_},
                    {"event_log_write_errors", event_log_->write_errors()}};
+    if (dds_) {
+      daemon["dds"] = {{"domain", spec_.dds.domain}, {"write_errors", dds_write_errors_}};
+    } else if (!dds_error_.empty()) {
+      daemon["dds"] = {{"error", dds_error_}};
+    }
     if (http_) {
       daemon["http"] = {{"url", http_->url()},
                         {"streams", stream_->clients()},
@@ -452,6 +471,58 @@ class Daemon final : public http::ApiBackend {
     return {{"tree", with_resources(supervisor_->status())},
             {"host", resources_->host_node()},
             {"daemon", std::move(daemon)}};
+  }
+
+  // ---- DDS: ROS 2 /diagnostics ----
+
+  // A participant that cannot be created leaves vigild supervising without DDS.
+  void start_dds() {
+    if (!spec_.dds.enabled) return;
+    auto bridge = dds::DdsBridge::create(spec_.dds);
+    if (!bridge) {
+      dds_error_ = bridge.error();
+      spdlog::error("{}; vigild keeps supervising without DDS", dds_error_);
+      return;
+    }
+    dds_ = std::move(*bridge);
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    hostname_ = host;
+    // On every change of state or level, at most once per loop turn; and periodically.
+    dds_changes_ = std::make_unique<CallbackSink>([this](const health::Event& e) {
+      if (e.state.empty() && e.kind != health::EventKind::warning &&
+          e.kind != health::EventKind::warning_cleared) {
+        return;
+      }
+      if (diagnostics_posted_) return;
+      diagnostics_posted_ = true;
+      scheduler_.post([this] {
+        diagnostics_posted_ = false;
+        publish_diagnostics();
+      });
+    });
+    bus_->subscribe(dds_changes_.get());
+    publish_diagnostics_periodically();
+    spdlog::info("dds: publishing /diagnostics on domain {}", spec_.dds.domain);
+  }
+
+  void publish_diagnostics_periodically() {
+    publish_diagnostics();
+    dds_timer_.arm_after(spec_.dds.diagnostics_period,
+                         [this] { publish_diagnostics_periodically(); });
+  }
+
+  void publish_diagnostics() {
+    if (!dds_) return;
+    auto diagnostics =
+        dds::diagnostics_from_status(with_resources(supervisor_->status()), resources_->host_node(),
+                                     scheduler_.wall_now_us(), hostname_);
+    if (auto r = dds_->publish(diagnostics); !r) {
+      ++dds_write_errors_;
+      if (dds_write_errors_ == 1 || dds_write_errors_ % 100 == 0) {
+        spdlog::error("{} ({} so far)", r.error(), dds_write_errors_);
+      }
+    }
   }
 
   // ---- HTTP (http::ApiBackend): every call arrives on the event loop ----
@@ -685,6 +756,13 @@ class Daemon final : public http::ApiBackend {
   Timer prune_timer_;
   Timer self_watchdog_;
   Timer drain_timer_;
+  std::unique_ptr<dds::DdsBridge> dds_;
+  std::unique_ptr<CallbackSink> dds_changes_;
+  Timer dds_timer_;
+  std::string dds_error_;
+  std::string hostname_;
+  std::uint64_t dds_write_errors_ = 0;
+  bool diagnostics_posted_ = false;
   std::chrono::microseconds self_watchdog_interval_{0};
   std::uint64_t notify_dropped_ = 0;
   std::uint64_t notify_late_ = 0;

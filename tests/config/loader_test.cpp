@@ -245,6 +245,9 @@ const BadConfig kBadConfigs[] = {
      "alerts: {retry: {initial: 10s, max: 1s}}\nroot:\n  children:\n    - {name: a, command: "
      "[/bin/true]}\n",
      "robot.yaml:1:17: error: alerts.retry.max must not be shorter than alerts.retry.initial"},
+    {"dds domain out of range",
+     "dds: {domain: 300}\nroot:\n  children:\n    - {name: a, command: [/bin/true]}\n",
+     "robot.yaml:1:15: error: dds.domain must be between 0 and 232, not 300"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Config, BadConfigs, ::testing::ValuesIn(kBadConfigs),

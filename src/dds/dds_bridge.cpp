@@ -1,0 +1,78 @@
+#include "dds/dds_bridge.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "ros2_messages.h"
+
+namespace vigil::dds {
+
+Qos ros2_default_qos() {
+  Qos qos(dds_create_qos());
+  dds_qset_reliability(qos.get(), DDS_RELIABILITY_RELIABLE, DDS_MSECS(100));
+  dds_qset_durability(qos.get(), DDS_DURABILITY_VOLATILE);
+  dds_qset_history(qos.get(), DDS_HISTORY_KEEP_LAST, 10);
+  return qos;
+}
+
+Result<std::unique_ptr<DdsBridge>> DdsBridge::create(const config::DdsSpec& spec) {
+  std::unique_ptr<DdsBridge> bridge(new DdsBridge());
+  const dds_entity_t participant =
+      dds_create_participant(static_cast<dds_domainid_t>(spec.domain), nullptr, nullptr);
+  if (participant < 0) {
+    return make_error(
+        fmt::format("dds: cannot create a participant on domain {}: {} (check "
+                    "CYCLONEDDS_URI)",
+                    spec.domain, dds_strretcode(participant)));
+  }
+  bridge->participant_ = Entity(participant);
+  // ROS 2 topic /diagnostics is the DDS topic rt/diagnostics.
+  const dds_entity_t topic =
+      dds_create_topic(participant, &diagnostic_msgs_msg_dds__DiagnosticArray__desc,
+                       "rt/diagnostics", nullptr, nullptr);
+  if (topic < 0) {
+    return make_error(
+        fmt::format("dds: cannot create topic rt/diagnostics: {}", dds_strretcode(topic)));
+  }
+  auto qos = ros2_default_qos();
+  const dds_entity_t writer = dds_create_writer(participant, topic, qos.get(), nullptr);
+  if (writer < 0) {
+    return make_error(
+        fmt::format("dds: cannot create the /diagnostics writer: {}", dds_strretcode(writer)));
+  }
+  bridge->diagnostics_writer_ = Entity(writer);
+  return bridge;
+}
+
+Result<void> DdsBridge::publish(const DiagnosticArray& a) {
+  // The C sample points into `a` (dds_write serialises before it returns).
+  auto chars = [](const std::string& s) { return const_cast<char*>(s.c_str()); };
+  std::vector<std::vector<diagnostic_msgs_msg_dds__KeyValue_>> values(a.status.size());
+  std::vector<diagnostic_msgs_msg_dds__DiagnosticStatus_> status(a.status.size());
+  for (std::size_t i = 0; i < a.status.size(); ++i) {
+    const auto& s = a.status[i];
+    for (const auto& [key, value] : s.values) values[i].push_back({chars(key), chars(value)});
+    status[i].level = s.level;
+    status[i].name = chars(s.name);
+    status[i].message = chars(s.message);
+    status[i].hardware_id = chars(s.hardware_id);
+    status[i].values._maximum = static_cast<std::uint32_t>(values[i].size());
+    status[i].values._length = static_cast<std::uint32_t>(values[i].size());
+    status[i].values._buffer = values[i].data();
+    status[i].values._release = false;
+  }
+  diagnostic_msgs_msg_dds__DiagnosticArray_ sample{};
+  sample.header.stamp.sec = a.sec;
+  sample.header.stamp.nanosec = a.nanosec;
+  sample.header.frame_id = chars(a.frame_id);
+  sample.status._maximum = static_cast<std::uint32_t>(status.size());
+  sample.status._length = static_cast<std::uint32_t>(status.size());
+  sample.status._buffer = status.data();
+  sample.status._release = false;
+  const dds_return_t rc = dds_write(diagnostics_writer_.get(), &sample);
+  if (rc < 0) return make_error(fmt::format("dds: write /diagnostics: {}", dds_strretcode(rc)));
+  return {};
+}
+
+}  // namespace vigil::dds

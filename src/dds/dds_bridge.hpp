@@ -1,0 +1,62 @@
+#pragma once
+// vigild's DDS participant (Cyclone DDS), speaking ROS 2's wire format without ROS 2: today
+// it publishes /diagnostics. Cyclone calls back on its own threads; nothing here is called from
+// them, and every method is called on vigild's event loop.
+#include <dds/dds.h>
+
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "config/spec.hpp"
+#include "dds/diagnostics.hpp"
+
+namespace vigil::dds {
+
+// Owns one DDS entity; deleting a participant deletes everything it created.
+class Entity {
+ public:
+  Entity() = default;
+  explicit Entity(dds_entity_t e) : e_(e) {}
+  Entity(const Entity&) = delete;
+  Entity& operator=(const Entity&) = delete;
+  Entity(Entity&& o) noexcept : e_(o.e_) { o.e_ = 0; }
+  Entity& operator=(Entity&& o) noexcept {
+    if (this != &o) {
+      reset();
+      e_ = o.e_;
+      o.e_ = 0;
+    }
+    return *this;
+  }
+  ~Entity() { reset(); }
+  dds_entity_t get() const { return e_; }
+  void reset() {
+    if (e_ > 0) dds_delete(e_);
+    e_ = 0;
+  }
+
+ private:
+  dds_entity_t e_ = 0;
+};
+
+// The QoS ROS 2 gives a publisher by default (rclcpp: keep last 10, reliable, volatile).
+struct QosDeleter {
+  void operator()(dds_qos_t* q) const { dds_delete_qos(q); }
+};
+using Qos = std::unique_ptr<dds_qos_t, QosDeleter>;
+Qos ros2_default_qos();
+
+class DdsBridge {
+ public:
+  static Result<std::unique_ptr<DdsBridge>> create(const config::DdsSpec& spec);
+  Result<void> publish(const DiagnosticArray& diagnostics);
+  dds_entity_t participant() const { return participant_.get(); }
+
+ private:
+  DdsBridge() = default;
+  Entity participant_;  // declared first: destroyed last, and takes its children with it
+  Entity diagnostics_writer_;
+};
+
+}  // namespace vigil::dds

@@ -1,0 +1,292 @@
+// /diagnostics as ROS 2 sees it: a real vigild publishes through Cyclone DDS on loopback, and a
+// real Cyclone participant of the test's own reads the raw bytes and checks them against an
+// encoding written out here from the ROS 2 / XCDR1 rules, independent of Cyclone's serialiser.
+#include "dds/diagnostics.hpp"
+
+#include <dds/dds.h>
+#include <dds/ddsi/ddsi_serdata.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "integration/harness.hpp"
+#include "ros2_messages.h"
+
+namespace vigil::testing {
+namespace {
+
+// Every participant in this test process and the vigild it starts: loopback, unicast.
+void use_loopback_dds() {
+  ::setenv("CYCLONEDDS_URI", "file://" VIGIL_SOURCE_DIR "/dds/cyclonedds-loopback.xml",
+           /*overwrite=*/1);
+}
+
+// Tests run in parallel: each on a domain of its own.
+int test_domain() {
+  return 1 + static_cast<int>(::getpid() % 200);
+}
+
+// XCDR1, little endian, as ROS 2 (rmw_cyclonedds_cpp) writes it: a 4-byte encapsulation
+// header {0x00, 0x01, options 0x00 0x00}; then each primitive aligned to its size relative to
+// the end of the header; strings as uint32 length including the NUL, the bytes, the NUL;
+// sequences as uint32 count then the elements; octets unaligned.
+class CdrWriter {
+ public:
+  CdrWriter() : bytes_{0x00, 0x01, 0x00, 0x00} {}
+  void u8(std::uint8_t v) { bytes_.push_back(v); }
+  void u32(std::uint32_t v) {
+    align(4);
+    for (int i = 0; i < 4; ++i) bytes_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  }
+  void i32(std::int32_t v) { u32(static_cast<std::uint32_t>(v)); }
+  void str(const char* s) {
+    const auto n = std::strlen(s);
+    u32(static_cast<std::uint32_t>(n + 1));
+    bytes_.insert(bytes_.end(), s, s + n);
+    bytes_.push_back(0);
+  }
+  const std::vector<std::uint8_t>& bytes() const { return bytes_; }
+
+ private:
+  void align(std::size_t n) {
+    while ((bytes_.size() - 4) % n != 0) bytes_.push_back(0);
+  }
+  std::vector<std::uint8_t> bytes_;
+};
+
+std::vector<std::uint8_t> encode_by_hand(const diagnostic_msgs_msg_dds__DiagnosticArray_& a) {
+  CdrWriter w;
+  w.i32(a.header.stamp.sec);
+  w.u32(a.header.stamp.nanosec);
+  w.str(a.header.frame_id);
+  w.u32(a.status._length);
+  for (std::uint32_t i = 0; i < a.status._length; ++i) {
+    const auto& s = a.status._buffer[i];
+    w.u8(s.level);
+    w.str(s.name);
+    w.str(s.message);
+    w.str(s.hardware_id);
+    w.u32(s.values._length);
+    for (std::uint32_t k = 0; k < s.values._length; ++k) {
+      w.str(s.values._buffer[k].key);
+      w.str(s.values._buffer[k].value);
+    }
+  }
+  return w.bytes();
+}
+
+struct Received {
+  std::vector<std::uint8_t> raw;
+  json decoded;  // name -> {level, message, values}
+};
+
+class DiagnosticsReader {
+ public:
+  explicit DiagnosticsReader(int domain) {
+    participant_ = dds_create_participant(static_cast<dds_domainid_t>(domain), nullptr, nullptr);
+    EXPECT_GT(participant_, 0) << dds_strretcode(participant_);
+    topic_ = dds_create_topic(participant_, &diagnostic_msgs_msg_dds__DiagnosticArray__desc,
+                              "rt/diagnostics", nullptr, nullptr);
+    EXPECT_GT(topic_, 0) << dds_strretcode(topic_);
+    dds_qos_t* qos = dds_create_qos();
+    dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+    dds_qset_history(qos, DDS_HISTORY_KEEP_ALL, 0);
+    reader_ = dds_create_reader(participant_, topic_, qos, nullptr);
+    dds_delete_qos(qos);
+    EXPECT_GT(reader_, 0) << dds_strretcode(reader_);
+    dds_set_status_mask(reader_, DDS_DATA_AVAILABLE_STATUS);
+    waitset_ = dds_create_waitset(participant_);
+    dds_waitset_attach(waitset_, reader_, reader_);
+  }
+  ~DiagnosticsReader() { dds_delete(participant_); }
+  dds_entity_t participant() const { return participant_; }
+
+  // The next sample, raw and decoded, waiting up to `timeout` for it.
+  std::optional<Received> next(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      ddsi_serdata* serdata = nullptr;
+      dds_sample_info_t info{};
+      if (dds_readcdr(reader_, &serdata, 1, &info, DDS_NOT_READ_SAMPLE_STATE) == 1) {
+        Received r;
+        r.raw.resize(ddsi_serdata_size(serdata));
+        ddsi_serdata_to_ser(serdata, 0, r.raw.size(), r.raw.data());
+        ddsi_serdata_unref(serdata);
+        void* samples[1] = {nullptr};
+        dds_sample_info_t infos[1];
+        EXPECT_EQ(dds_take(reader_, samples, infos, 1, 1), 1);
+        const auto* a = static_cast<diagnostic_msgs_msg_dds__DiagnosticArray_*>(samples[0]);
+        EXPECT_EQ(r.raw, encode_by_hand(*a)) << "wire bytes differ from the ROS 2 encoding";
+        for (std::uint32_t i = 0; i < a->status._length; ++i) {
+          const auto& s = a->status._buffer[i];
+          json values = json::object();
+          for (std::uint32_t k = 0; k < s.values._length; ++k) {
+            values[s.values._buffer[k].key] = s.values._buffer[k].value;
+          }
+          r.decoded[s.name] = {{"level", s.level},
+                               {"message", s.message},
+                               {"hardware_id", s.hardware_id},
+                               {"values", values}};
+        }
+        dds_return_loan(reader_, samples, 1);
+        return r;
+      }
+      dds_waitset_wait(waitset_, nullptr, 0, DDS_MSECS(100));
+    }
+    return std::nullopt;
+  }
+
+ private:
+  dds_entity_t participant_ = 0;
+  dds_entity_t topic_ = 0;
+  dds_entity_t reader_ = 0;
+  dds_entity_t waitset_ = 0;
+};
+
+std::string config(int domain) {
+  return R"(
+dds: {domain: )" +
+         std::to_string(domain) +
+         R"(, diagnostics_period: 200ms}
+root:
+  children:
+    - name: lidar
+      command: [@BIN@/robot_sim]
+      ready: notify
+      backoff: {initial: 500ms, jitter: 0}
+    - name: drive
+      children:
+        - name: motor
+          command: [@BIN@/robot_sim]
+          ready: notify
+)";
+}
+
+TEST(Diagnostics, PublishesEachComponentAsROS2DoesByteForByte) {
+  use_loopback_dds();
+  const int domain = test_domain();
+  DiagnosticsReader reader(domain);
+  Vigild v(config(domain));
+  v.start();
+  v.wait_for("lidar", "ready");
+  v.wait_for("motor", "ready");
+  const int lidar_pid = v.component("lidar")["pid"];
+
+  // Wait for a sample that shows both running (the first may predate readiness).
+  std::optional<Received> r;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    r = reader.next(5s);
+    ASSERT_TRUE(r) << "no /diagnostics sample";
+    if (r->decoded.contains("vigil/lidar") && r->decoded.contains("vigil/drive/motor") &&
+        r->decoded["vigil/lidar"]["values"].value("state", "") == "running" &&
+        r->decoded["vigil/drive/motor"]["values"].value("state", "") == "running") {
+      break;
+    }
+  }
+  ASSERT_TRUE(r);
+  const auto& lidar = r->decoded["vigil/lidar"];
+  EXPECT_EQ(lidar["level"], 0);  // OK
+  EXPECT_EQ(lidar["values"]["pid"], std::to_string(lidar_pid));
+  EXPECT_EQ(lidar["values"]["restarts"], "0");
+  EXPECT_TRUE(lidar["values"].contains("uptime_s"));
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  EXPECT_EQ(lidar["hardware_id"], host);
+  EXPECT_TRUE(r->decoded.contains("vigil/host"));
+
+  // A crash reaches /diagnostics as ERROR with the reason, without waiting for the period.
+  ASSERT_EQ(::kill(lidar_pid, SIGKILL), 0);
+  bool saw_error = false;
+  while (!saw_error && std::chrono::steady_clock::now() < deadline + 10s) {
+    auto next = reader.next(5s);
+    ASSERT_TRUE(next);
+    const auto& l = next->decoded["vigil/lidar"];
+    if (l["level"] == 2) {
+      saw_error = true;
+      EXPECT_NE(l["message"].get<std::string>().find("SIGKILL"), std::string::npos) << l.dump();
+    }
+  }
+  EXPECT_TRUE(saw_error);
+}
+
+TEST(Diagnostics, TopicAndTypeNamesAndQosAreROS2s) {
+  use_loopback_dds();
+  const int domain = test_domain();
+  DiagnosticsReader reader(domain);
+  Vigild v(config(domain));
+  v.start();
+  ASSERT_TRUE(reader.next(20s)) << "no /diagnostics sample";
+  // Discovery data, as `ros2 topic info -v` reads it.
+  const dds_entity_t publications =
+      dds_create_reader(reader.participant(), DDS_BUILTIN_TOPIC_DCPSPUBLICATION, nullptr, nullptr);
+  ASSERT_GT(publications, 0);
+  bool found = false;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!found && std::chrono::steady_clock::now() < deadline) {
+    void* samples[16] = {};
+    dds_sample_info_t infos[16];
+    const int n = dds_read(publications, samples, infos, 16, 16);
+    for (int i = 0; i < n; ++i) {
+      if (!infos[i].valid_data) continue;
+      const auto* ep = static_cast<dds_builtintopic_endpoint_t*>(samples[i]);
+      if (std::string(ep->topic_name) != "rt/diagnostics") continue;
+      found = true;
+      EXPECT_STREQ(ep->type_name, "diagnostic_msgs::msg::dds_::DiagnosticArray_");
+      dds_reliability_kind_t reliability{};
+      dds_duration_t blocking = 0;
+      ASSERT_TRUE(dds_qget_reliability(ep->qos, &reliability, &blocking));
+      EXPECT_EQ(reliability, DDS_RELIABILITY_RELIABLE);
+      dds_durability_kind_t durability{};
+      ASSERT_TRUE(dds_qget_durability(ep->qos, &durability));
+      EXPECT_EQ(durability, DDS_DURABILITY_VOLATILE);
+    }
+    if (n > 0) dds_return_loan(publications, samples, n);
+    if (!found) std::this_thread::sleep_for(100ms);  // polling discovery data, not syncing
+  }
+  EXPECT_TRUE(found) << "vigild's writer of rt/diagnostics was not discovered";
+}
+
+TEST(DiagnosticsFromStatus, NamesLevelsAndValues) {
+  const json tree = json::parse(R"({"type":"group","name":"root","children":[
+    {"type":"component","name":"lidar","state":"running","level":"OK","reason":"ready",
+     "pid":42,"restarts":1,"for_ms":12500,
+     "resources":{"cpu_percent":3.25,"rss_bytes":1048576},
+     "liveness":{"since_heartbeat_ms":80.5},"phi":0.42},
+    {"type":"group","name":"drive","children":[
+      {"type":"component","name":"motor","state":"backoff","level":"ERROR",
+       "reason":"pid 7 killed by SIGKILL","pid":0,"restarts":3,"for_ms":100}]}]})");
+  const json host = {{"type", "host"},
+                     {"level", "WARN"},
+                     {"warnings", {{"cpu", "CPU 97 % for 1 min"}}},
+                     {"cpu_percent", 97.0}};
+  auto a = dds::diagnostics_from_status(tree, host, 1'700'000'000'250'000, "robot1");
+  EXPECT_EQ(a.sec, 1'700'000'000);
+  EXPECT_EQ(a.nanosec, 250'000'000u);
+  ASSERT_EQ(a.status.size(), 3u);
+  EXPECT_EQ(a.status[0].name, "vigil/lidar");
+  EXPECT_EQ(a.status[0].level, 0);
+  EXPECT_EQ(a.status[0].hardware_id, "robot1");
+  const std::vector<std::pair<std::string, std::string>> lidar_values{{"pid", "42"},
+                                                                      {"state", "running"},
+                                                                      {"restarts", "1"},
+                                                                      {"uptime_s", "12.5"},
+                                                                      {"cpu_percent", "3.25"},
+                                                                      {"rss_bytes", "1048576"},
+                                                                      {"heartbeat_age_ms", "80.50"},
+                                                                      {"phi", "0.42"}};
+  EXPECT_EQ(a.status[0].values, lidar_values);
+  EXPECT_EQ(a.status[1].name, "vigil/drive/motor");
+  EXPECT_EQ(a.status[1].level, 2);
+  EXPECT_EQ(a.status[1].message, "pid 7 killed by SIGKILL");
+  EXPECT_EQ(a.status[2].name, "vigil/host");
+  EXPECT_EQ(a.status[2].level, 1);
+  EXPECT_EQ(a.status[2].message, "CPU 97 % for 1 min");
+  EXPECT_EQ(dds::diagnostic_level("STALE"), 3);
+  EXPECT_EQ(dds::diagnostic_level("nonsense"), 3);
+}
+
+}  // namespace
+}  // namespace vigil::testing
