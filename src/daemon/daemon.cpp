@@ -503,6 +503,15 @@ class Daemon final : public http::ApiBackend {
     });
     bus_->subscribe(dds_changes_.get());
     publish_diagnostics_periodically();
+    // System modes come with the degradation issue; until then the robot is always nominal,
+    // and components listening for the mode get that answer at once.
+    const auto now_us = scheduler_.wall_now_us();
+    dds::SystemMode nominal{static_cast<std::int32_t>(now_us / 1'000'000),
+                            static_cast<std::uint32_t>((now_us % 1'000'000) * 1000),
+                            "nominal",
+                            "no modes configured",
+                            {}};
+    if (auto r = dds_->publish(nominal); !r) spdlog::error("{}", r.error());
     spdlog::info("dds: publishing /diagnostics on domain {}", spec_.dds.domain);
   }
 

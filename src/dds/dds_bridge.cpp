@@ -16,6 +16,14 @@ Qos ros2_default_qos() {
   return qos;
 }
 
+Qos ros2_latched_qos() {
+  Qos qos(dds_create_qos());
+  dds_qset_reliability(qos.get(), DDS_RELIABILITY_RELIABLE, DDS_MSECS(100));
+  dds_qset_durability(qos.get(), DDS_DURABILITY_TRANSIENT_LOCAL);
+  dds_qset_history(qos.get(), DDS_HISTORY_KEEP_LAST, 1);
+  return qos;
+}
+
 Result<std::unique_ptr<DdsBridge>> DdsBridge::create(const config::DdsSpec& spec) {
   std::unique_ptr<DdsBridge> bridge(new DdsBridge());
   const dds_entity_t participant =
@@ -42,6 +50,21 @@ Result<std::unique_ptr<DdsBridge>> DdsBridge::create(const config::DdsSpec& spec
         fmt::format("dds: cannot create the /diagnostics writer: {}", dds_strretcode(writer)));
   }
   bridge->diagnostics_writer_ = Entity(writer);
+
+  const dds_entity_t mode_topic = dds_create_topic(
+      participant, &vigil_msgs_msg_dds__SystemMode__desc, "rt/vigil/mode", nullptr, nullptr);
+  if (mode_topic < 0) {
+    return make_error(
+        fmt::format("dds: cannot create topic rt/vigil/mode: {}", dds_strretcode(mode_topic)));
+  }
+  auto latched = ros2_latched_qos();
+  const dds_entity_t mode_writer =
+      dds_create_writer(participant, mode_topic, latched.get(), nullptr);
+  if (mode_writer < 0) {
+    return make_error(
+        fmt::format("dds: cannot create the /vigil/mode writer: {}", dds_strretcode(mode_writer)));
+  }
+  bridge->mode_writer_ = Entity(mode_writer);
   return bridge;
 }
 
@@ -72,6 +95,24 @@ Result<void> DdsBridge::publish(const DiagnosticArray& a) {
   sample.status._release = false;
   const dds_return_t rc = dds_write(diagnostics_writer_.get(), &sample);
   if (rc < 0) return make_error(fmt::format("dds: write /diagnostics: {}", dds_strretcode(rc)));
+  return {};
+}
+
+Result<void> DdsBridge::publish(const SystemMode& m) {
+  auto chars = [](const std::string& s) { return const_cast<char*>(s.c_str()); };
+  std::vector<diagnostic_msgs_msg_dds__KeyValue_> values;
+  for (const auto& [key, value] : m.values) values.push_back({chars(key), chars(value)});
+  vigil_msgs_msg_dds__SystemMode_ sample{};
+  sample.stamp.sec = m.sec;
+  sample.stamp.nanosec = m.nanosec;
+  sample.mode = chars(m.mode);
+  sample.reason = chars(m.reason);
+  sample.values._maximum = static_cast<std::uint32_t>(values.size());
+  sample.values._length = static_cast<std::uint32_t>(values.size());
+  sample.values._buffer = values.data();
+  sample.values._release = false;
+  const dds_return_t rc = dds_write(mode_writer_.get(), &sample);
+  if (rc < 0) return make_error(fmt::format("dds: write /vigil/mode: {}", dds_strretcode(rc)));
   return {};
 }
 

@@ -46,17 +46,21 @@ struct QosDeleter {
 };
 using Qos = std::unique_ptr<dds_qos_t, QosDeleter>;
 Qos ros2_default_qos();
+// Latched, as ROS 2 publishers of state do: reliable, transient local, keep last 1.
+Qos ros2_latched_qos();
 
 class DdsBridge {
  public:
   static Result<std::unique_ptr<DdsBridge>> create(const config::DdsSpec& spec);
   Result<void> publish(const DiagnosticArray& diagnostics);
+  Result<void> publish(const SystemMode& mode);
   dds_entity_t participant() const { return participant_.get(); }
 
  private:
   DdsBridge() = default;
   Entity participant_;  // declared first: destroyed last, and takes its children with it
   Entity diagnostics_writer_;
+  Entity mode_writer_;
 };
 
 }  // namespace vigil::dds

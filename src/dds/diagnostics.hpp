@@ -26,6 +26,16 @@ struct DiagnosticArray {
   std::vector<DiagnosticStatus> status;
 };
 
+// The robot's system mode as published on /vigil/mode (transient-local: a late joiner gets
+// the current one at once).
+struct SystemMode {
+  std::int32_t sec = 0;
+  std::uint32_t nanosec = 0;
+  std::string mode;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> values;
+};
+
 // `tree` is the supervision tree as in the status reply; `host` the host node (a status of its
 // own, vigil/host), `wall_us` the stamp, `hardware_id` this robot (its hostname).
 DiagnosticArray diagnostics_from_status(const nlohmann::json& tree, const nlohmann::json& host,

@@ -249,6 +249,40 @@ TEST(Diagnostics, TopicAndTypeNamesAndQosAreROS2s) {
   EXPECT_TRUE(found) << "vigild's writer of rt/diagnostics was not discovered";
 }
 
+TEST(SystemModeTopic, ALateJoinerGetsTheCurrentModeAtOnce) {
+  use_loopback_dds();
+  const int domain = test_domain();
+  Vigild v(config(domain));
+  v.start();
+  v.wait_for("lidar", "ready");
+  // Joins after vigild published: transient-local durability hands it the current mode.
+  const dds_entity_t participant =
+      dds_create_participant(static_cast<dds_domainid_t>(domain), nullptr, nullptr);
+  ASSERT_GT(participant, 0);
+  const dds_entity_t topic = dds_create_topic(participant, &vigil_msgs_msg_dds__SystemMode__desc,
+                                              "rt/vigil/mode", nullptr, nullptr);
+  ASSERT_GT(topic, 0);
+  dds_qos_t* qos = dds_create_qos();
+  dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
+  dds_qset_durability(qos, DDS_DURABILITY_TRANSIENT_LOCAL);
+  dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 1);
+  const dds_entity_t reader = dds_create_reader(participant, topic, qos, nullptr);
+  dds_delete_qos(qos);
+  ASSERT_GT(reader, 0);
+  dds_set_status_mask(reader, DDS_DATA_AVAILABLE_STATUS);
+  const dds_entity_t waitset = dds_create_waitset(participant);
+  dds_waitset_attach(waitset, reader, reader);
+  ASSERT_GT(dds_waitset_wait(waitset, nullptr, 0, DDS_SECS(15)), 0) << "no mode received";
+  void* samples[1] = {nullptr};
+  dds_sample_info_t infos[1];
+  ASSERT_EQ(dds_take(reader, samples, infos, 1, 1), 1);
+  const auto* mode = static_cast<vigil_msgs_msg_dds__SystemMode_*>(samples[0]);
+  EXPECT_STREQ(mode->mode, "nominal");
+  EXPECT_GT(mode->stamp.sec, 0);
+  dds_return_loan(reader, samples, 1);
+  dds_delete(participant);
+}
+
 TEST(DiagnosticsFromStatus, NamesLevelsAndValues) {
   const json tree = json::parse(R"({"type":"group","name":"root","children":[
     {"type":"component","name":"lidar","state":"running","level":"OK","reason":"ready",
