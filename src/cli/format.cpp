@@ -99,6 +99,29 @@ std::string format_status(const nlohmann::json& tree, const Style& style, std::i
   return out;
 }
 
+std::string format_daemon(const nlohmann::json& daemon, const Style& style) {
+  if (!daemon.is_object()) return "";
+  std::string out;
+  if (const auto http = daemon.find("http"); http != daemon.end() && http->is_object()) {
+    if (http->contains("url")) {
+      out += fmt::format("{} {}/\n", style.paint("dashboard", "1"), http->value("url", ""));
+    } else {
+      out += fmt::format("{} {}\n", style.paint("dashboard", "1"),
+                         style.paint("off: " + http->value("error", "?"), "31"));
+    }
+  }
+  if (const auto dds = daemon.find("dds"); dds != daemon.end() && dds->is_object()) {
+    if (dds->contains("domain")) {
+      out += fmt::format("{} domain {}: /diagnostics, /vigil/mode\n", style.paint("dds", "1"),
+                         dds->value("domain", 0));
+    } else {
+      out += fmt::format("{} {}\n", style.paint("dds", "1"),
+                         style.paint("off: " + dds->value("error", "?"), "31"));
+    }
+  }
+  return out;
+}
+
 std::string format_host(const nlohmann::json& host, const Style& style) {
   if (!host.is_object()) return "";
   const auto mib = [&](const char* key) { return host.value(key, 0.0) / (1024.0 * 1024.0); };

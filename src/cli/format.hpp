@@ -13,6 +13,8 @@ struct Style {
 std::string format_status(const nlohmann::json& tree, const Style& style, std::int64_t now_us);
 // The `host` node: CPU, load, memory and disk available, warnings.
 std::string format_host(const nlohmann::json& host, const Style& style);
+// Where to look next: the dashboard's address, DDS; or why they are off.
+std::string format_daemon(const nlohmann::json& daemon, const Style& style);
 std::string format_event(const nlohmann::json& event, const Style& style);
 
 // Compact figures for narrow columns (vigil top): "512B", "2.7MiB", "1.2GiB"; negative: "-".

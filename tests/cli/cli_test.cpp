@@ -90,6 +90,8 @@ TEST(Cli, StatusEventsLogsReportAndCommandsAgainstARunningDaemon) {
   EXPECT_NE(status.output.find("status: scanning"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("last failure"), std::string::npos) << status.output;
   EXPECT_EQ(status.output.find("\033["), std::string::npos) << "colour on a pipe";
+  EXPECT_NE(status.output.find("dashboard " + v.http_url() + "/"), std::string::npos)
+      << status.output;
 
   auto json_status = run_command({bin("vigil"), "-c", cfg, "status", "--json"});
   auto parsed = json::parse(json_status.output, nullptr, false);
