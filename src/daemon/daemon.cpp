@@ -11,6 +11,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -457,7 +458,9 @@ class Daemon final : public http::ApiBackend {
                    {"notify_late", notify_late_},
                    {"event_log_write_errors", event_log_->write_errors()}};
     if (dds_) {
-      daemon["dds"] = {{"domain", spec_.dds.domain}, {"write_errors", dds_write_errors_}};
+      daemon["dds"] = {{"domain", spec_.dds.domain},
+                       {"write_errors", dds_write_errors_},
+                       {"heartbeats", dds_heartbeats_.load()}};
     } else if (!dds_error_.empty()) {
       daemon["dds"] = {{"error", dds_error_}};
     }
@@ -503,6 +506,18 @@ class Daemon final : public http::ApiBackend {
     });
     bus_->subscribe(dds_changes_.get());
     publish_diagnostics_periodically();
+    // Heartbeats over DDS count exactly like WATCHDOG=1 from the writer's process, with the
+    // same attribution (its own process, its session, or a descendant of its main process).
+    auto heartbeats = dds_->start_heartbeats([this](pid_t writer_pid) {
+      const TimePoint arrival = MonoClock::now();  // on a Cyclone thread: no loop state
+      asio::post(io_, [this, writer_pid, arrival] {
+        watchdog::NotifyMessage beat;
+        beat.watchdog_ping = true;
+        ++dds_heartbeats_;
+        on_notify(writer_pid, beat, arrival);
+      });
+    });
+    if (!heartbeats) spdlog::error("{}", heartbeats.error());
     // System modes come with the degradation issue; until then the robot is always nominal,
     // and components listening for the mode get that answer at once.
     const auto now_us = scheduler_.wall_now_us();
@@ -771,6 +786,7 @@ class Daemon final : public http::ApiBackend {
   std::string dds_error_;
   std::string hostname_;
   std::uint64_t dds_write_errors_ = 0;
+  std::atomic<std::uint64_t> dds_heartbeats_{0};
   bool diagnostics_posted_ = false;
   std::chrono::microseconds self_watchdog_interval_{0};
   std::uint64_t notify_dropped_ = 0;

@@ -3,8 +3,12 @@
 // it publishes /diagnostics. Cyclone calls back on its own threads; nothing here is called from
 // them, and every method is called on vigild's event loop.
 #include <dds/dds.h>
+#include <sys/types.h>
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/result.hpp"
@@ -54,6 +58,12 @@ class DdsBridge {
   static Result<std::unique_ptr<DdsBridge>> create(const config::DdsSpec& spec);
   Result<void> publish(const DiagnosticArray& diagnostics);
   Result<void> publish(const SystemMode& mode);
+
+  // Heartbeats on rt/vigil/heartbeat: `on_beat(pid)` is called, on a Cyclone listener thread,
+  // with the process id of the writer's participant (its __Pid property) for each sample.
+  // The caller hands it to the event loop and attributes it like a notify datagram.
+  using OnBeat = std::function<void(pid_t writer_pid)>;
+  Result<void> start_heartbeats(OnBeat on_beat);
   dds_entity_t participant() const { return participant_.get(); }
 
  private:
@@ -61,6 +71,15 @@ class DdsBridge {
   Entity participant_;  // declared first: destroyed last, and takes its children with it
   Entity diagnostics_writer_;
   Entity mode_writer_;
+  Entity heartbeat_reader_;
+  Entity participants_reader_;  // DCPSParticipant: a writer's process id
+  OnBeat on_beat_;
+  std::mutex pid_cache_mutex_;
+  std::map<dds_instance_handle_t, pid_t> pid_of_publication_;
+
+  static void on_heartbeat_data(dds_entity_t reader, void* self);
+  void take_heartbeats(dds_entity_t reader);
+  pid_t pid_of(dds_entity_t reader, dds_instance_handle_t publication);
 };
 
 }  // namespace vigil::dds

@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "integration/harness.hpp"
 #include "ros2_messages.h"
@@ -280,6 +282,81 @@ TEST(SystemModeTopic, ALateJoinerGetsTheCurrentModeAtOnce) {
   EXPECT_STREQ(mode->mode, "nominal");
   EXPECT_GT(mode->stamp.sec, 0);
   dds_return_loan(reader, samples, 1);
+  dds_delete(participant);
+}
+
+// A component that beats only over DDS: vigild counts its heartbeats (attributed to its
+// process through the participant's __Pid), and catches it when they stop.
+TEST(DdsHeartbeats, KeepAComponentAliveAndTheirSilenceIsAHang) {
+  use_loopback_dds();
+  const int domain = test_domain();
+  Vigild v(R"(
+dds: {domain: )" +
+           std::to_string(domain) + R"(}
+root:
+  children:
+    - name: beater
+      command: [@BIN@/dds_heartbeat, --name, beater, --period, 100ms, --stop-after, 3000]
+      env: {CYCLONEDDS_URI: "file://)" VIGIL_SOURCE_DIR R"(/dds/cyclonedds-loopback.xml",
+            ROS_DOMAIN_ID: ")" +
+           std::to_string(domain) + R"("}
+      ready: notify
+      watchdog: {timeout: 1s}
+      backoff: {initial: 5s, jitter: 0}
+)");
+  v.start();
+  auto ready = v.wait_for("beater", "ready", 20s);
+  // The watchdog would fire after 1 s without beats; DDS heartbeats keep it quiet for the
+  // three seconds the component beats.
+  ASSERT_TRUE(v.poll_until([&] { return v.component("beater").value("heartbeats", 0) >= 10; }, 10s))
+      << v.component("beater").dump();
+  auto hang = v.wait_for("beater", "hang_detected", 15s, ready["id"]);
+  const auto silent_ms = hang["detail"].value("since_heartbeat_ms", 0.0);
+  EXPECT_GE(silent_ms, 900.0) << hang.dump();
+  EXPECT_LT(silent_ms, 1500.0) << hang.dump();
+  EXPECT_GE(v.status()["daemon"]["dds"]["heartbeats"].get<int>(), 10);
+}
+
+// Someone else's heartbeats do not keep a component alive: the test process writes
+// heartbeats naming the component, and vigild drops them (not from its processes).
+TEST(DdsHeartbeats, AreAcceptedOnlyFromTheComponentsOwnProcesses) {
+  use_loopback_dds();
+  const int domain = test_domain();
+  Vigild v(R"(
+dds: {domain: )" +
+           std::to_string(domain) + R"(}
+root:
+  children:
+    - name: quiet
+      command: [@BIN@/robot_sim, --no-heartbeat]
+      ready: notify
+      watchdog: {timeout: 1s}
+      backoff: {initial: 5s, jitter: 0}
+)");
+  v.start();
+  auto ready = v.wait_for("quiet", "ready");
+  const dds_entity_t participant =
+      dds_create_participant(static_cast<dds_domainid_t>(domain), nullptr, nullptr);
+  ASSERT_GT(participant, 0);
+  const dds_entity_t topic = dds_create_topic(participant, &vigil_msgs_msg_dds__Heartbeat__desc,
+                                              "rt/vigil/heartbeat", nullptr, nullptr);
+  const dds_entity_t writer = dds_create_writer(participant, topic, nullptr, nullptr);
+  ASSERT_GT(writer, 0);
+  std::atomic<bool> stop{false};
+  std::thread forger([&] {
+    vigil_msgs_msg_dds__Heartbeat_ beat{};
+    beat.component = const_cast<char*>("quiet");
+    while (!stop) {
+      ++beat.count;
+      dds_write(writer, &beat);
+      std::this_thread::sleep_for(50ms);  // the forger's pace, not a synchronisation
+    }
+  });
+  auto hang = v.wait_for("quiet", "hang_detected", 10s, ready["id"]);
+  stop = true;
+  forger.join();
+  EXPECT_EQ(v.component("quiet").value("heartbeats", 0), 0);
+  EXPECT_GT(v.status()["daemon"]["notify_dropped"].get<int>(), 0);
   dds_delete(participant);
 }
 
