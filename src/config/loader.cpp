@@ -156,6 +156,7 @@ class Loader {
     if (!expect_map(root, "root")) return finish(std::nullopt);
     spec.root = parse_group(root, "root", /*is_root=*/true);
     check_tree(spec.root);
+    check_bonds(spec);
     return finish(std::move(spec));
   }
 
@@ -591,6 +592,138 @@ class Loader {
     }
   }
 
+  // A rate such as 8Hz, 8 Hz, 0.5Hz or 2kHz.
+  std::optional<double> rate(const YAML::Node& node, std::string_view what) {
+    auto s = scalar(node, what);
+    if (!s) return std::nullopt;
+    std::string text = *s;
+    std::erase(text, ' ');
+    double scale = 0;
+    for (const auto& [suffix, factor] : {std::pair{"kHz", 1000.0}, std::pair{"Hz", 1.0}}) {
+      const std::string_view sv(suffix);
+      if (text.size() > sv.size() && text.ends_with(sv)) {
+        text.resize(text.size() - sv.size());
+        scale = factor;
+        break;
+      }
+    }
+    try {
+      std::size_t used = 0;
+      const double v = std::stod(text, &used);
+      if (scale == 0 || used != text.size() || !(v > 0) || v * scale > 1e6) throw std::exception();
+      return v * scale;
+    } catch (const std::exception&) {
+      error(node, fmt::format("{} must be a rate such as 10Hz (above 0, at most 1MHz), not '{}'",
+                              what, *s));
+      return std::nullopt;
+    }
+  }
+
+  // `monitors:` entries. Today they watch DDS topics; resource figures are under `resources:`.
+  void parse_monitors(const YAML::Node& node, std::vector<TopicMonitorSpec>& out) {
+    if (!node.IsSequence()) {
+      error(node, fmt::format("monitors must be a list of {{topic: ...}} entries, not {}",
+                              type_name(node)));
+      return;
+    }
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node m = node[i];
+      const std::string what = fmt::format("monitors[{}]", i);
+      if (!expect_map(m, what)) continue;
+      for (const char* figure : {"rss", "cpu", "threads", "fds", "processes", "leak"}) {
+        if (m[figure]) {
+          error(m, fmt::format("{}: resource monitors go under resources: (resources.{}), not "
+                               "monitors:",
+                               what, figure));
+        }
+      }
+      const std::size_t errors_before = errors_.size();
+      check_keys(m,
+                 {"topic", "dds_topic", "min_rate", "max_rate", "stale_after", "window", "for",
+                  "action", "hook", "rss", "cpu", "threads", "fds", "processes", "leak"},
+                 what);
+      const bool unknown_keys = errors_.size() > errors_before;
+      TopicMonitorSpec t;
+      if (m["topic"] && m["dds_topic"]) {
+        error(m, fmt::format("{}: give topic (a ROS 2 name) or dds_topic, not both", what));
+      } else if (auto n = m["topic"]) {
+        if (auto name = scalar(n, what + ".topic")) {
+          if (name->size() < 2 || name->front() != '/' || name->back() == '/' ||
+              name->find("//") != std::string::npos ||
+              name->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789_/") != std::string::npos) {
+            error(n, fmt::format("{}.topic must be an absolute ROS 2 topic name such as /scan "
+                                 "(letters, digits, _ and /), not '{}'",
+                                 what, *name));
+          } else {
+            t.topic = *name;
+            t.dds_topic = "rt" + *name;
+          }
+        }
+      } else if (auto n = m["dds_topic"]) {
+        if (auto name = scalar(n, what + ".dds_topic")) {
+          if (name->empty() || name->size() > 255) {
+            error(n, fmt::format("{}.dds_topic must be 1 to 255 characters", what));
+          } else {
+            t.topic = *name;
+            t.dds_topic = *name;
+          }
+        }
+      } else if (!m["rss"] && !m["cpu"] && !m["threads"] && !m["fds"] && !m["processes"] &&
+                 !m["leak"]) {
+        error(m, fmt::format("{} needs topic: /name (or dds_topic: NAME)", what));
+      }
+      if (auto n = m["min_rate"]) t.min_rate = rate(n, what + ".min_rate");
+      if (auto n = m["max_rate"]) t.max_rate = rate(n, what + ".max_rate");
+      if (auto n = m["stale_after"]) {
+        if (auto d = positive_duration(n, what + ".stale_after")) t.stale_after = *d;
+      }
+      if (auto n = m["window"]) {
+        if (auto d = positive_duration(n, what + ".window")) {
+          if (*d < std::chrono::milliseconds(100) || *d > std::chrono::minutes(10)) {
+            error(n, fmt::format("{}.window must be from 100ms to 10min", what));
+          } else {
+            t.window = *d;
+          }
+        }
+      }
+      if (auto n = m["for"]) {
+        if (auto d = duration(n, what + ".for")) t.hold = *d;
+      }
+      if (auto n = m["action"]) {
+        if (auto a = monitor_action(n, what + ".action")) t.action = *a;
+      }
+      parse_hook(m, m["hook"], what, t.action, t.hook);
+      if (t.dds_topic.empty()) continue;
+      if (!unknown_keys && !t.min_rate && !t.max_rate && !t.stale_after && !m["min_rate"] &&
+          !m["max_rate"] && !m["stale_after"]) {
+        error(m, fmt::format("{} ({}) needs min_rate, max_rate, stale_after or several", what,
+                             t.topic));
+      }
+      if (t.min_rate && t.max_rate && *t.min_rate >= *t.max_rate) {
+        error(m["max_rate"], fmt::format("{}.max_rate must be above min_rate", what));
+      }
+      if (t.min_rate && std::chrono::duration<double>(t.window).count() * *t.min_rate < 2.0) {
+        // Fewer than two messages per window cannot give a rate.
+        error(m["min_rate"],
+              fmt::format("{}: at {:g}Hz a window of {} holds fewer than 2 messages; raise "
+                          "window",
+                          what, *t.min_rate, format_duration(t.window)));
+      }
+      if (!dds_enabled_) {
+        error(m, fmt::format("{} watches a DDS topic: enable DDS with a top-level dds: {{domain: "
+                             "N}} section",
+                             what));
+      }
+      for (const auto& other : out) {
+        if (other.dds_topic == t.dds_topic) {
+          error(m, fmt::format("{}: {} is monitored twice in this component", what, t.topic));
+        }
+      }
+      out.push_back(std::move(t));
+    }
+  }
+
   std::optional<ThresholdSpec> parse_threshold(const YAML::Node& node, const std::string& what,
                                                const ValueParser& value, bool low_is_bad,
                                                ThresholdSpec t = {}) {
@@ -791,6 +924,7 @@ class Loader {
     if (!expect_map(node, "dds")) return;
     check_keys(node, {"domain", "diagnostics_period"}, "dds");
     dds.enabled = true;
+    dds_enabled_ = true;
     if (auto n = node["domain"]) {
       // DDS domain ids map to UDP ports; 232 is the highest the RTPS port formula allows.
       if (auto v = integer(n, "dds.domain", 0, 232)) dds.domain = static_cast<int>(*v);
@@ -982,15 +1116,22 @@ class Loader {
     return d;
   }
 
-  void parse_watchdog(const YAML::Node& n, WatchdogSpec& w) {
+  // `component`: the component's name, the default bond id.
+  void parse_watchdog(const YAML::Node& n, WatchdogSpec& w, const std::string& component) {
     if (!expect_map(n, "watchdog")) return;
     check_keys(n,
                {"timeout", "signal", "detector", "threshold", "warn_threshold", "window", "min_std",
                 "acceptable_pause", "expected_interval", "warn", "warn_after", "loops",
-                "abort_timeout", "stacks", "stack_budget"},
+                "abort_timeout", "stacks", "stack_budget", "bond"},
                "watchdog");
     if (auto m = n["timeout"]) {
       if (auto d = positive_duration(m, "watchdog.timeout")) w.timeout = *d;
+    }
+    if (auto m = n["bond"]) {
+      w.bond = parse_bond(m, component);
+      // Nav2's lifecycle nodes break a bond after 4 s without the other side's Status
+      // (nav2_util::LifecycleNode's bond heartbeat timeout): the same default here.
+      if (w.bond && !w.timeout) w.timeout = std::chrono::seconds(4);
     }
     if (auto m = n["signal"]) {
       if (auto s = signal(m, "watchdog.signal")) w.signal = *s;
@@ -1087,13 +1228,85 @@ class Loader {
     }
   }
 
+  // `bond: true` (all defaults) or `bond: {topic: /bond, id: NAME}`; `bond: false` is none.
+  std::optional<BondSpec> parse_bond(const YAML::Node& m, const std::string& component) {
+    BondSpec bond;
+    bond.id = component;
+    if (m.IsScalar()) {
+      auto on = boolean(m, "watchdog.bond");
+      if (!on || !*on) return std::nullopt;
+    } else if (m.IsMap()) {
+      check_keys(m, {"topic", "id"}, "watchdog.bond");
+      if (auto t = m["topic"]) {
+        auto topic = scalar(t, "watchdog.bond.topic");
+        if (!topic) return std::nullopt;
+        if (!valid_ros2_topic(*topic)) {
+          error(t, fmt::format("watchdog.bond.topic '{}' must be an absolute ROS 2 topic name "
+                               "(e.g. /bond): '/' then letters, digits, '_' and '/'",
+                               *topic));
+          return std::nullopt;
+        }
+        bond.topic = *topic;
+      }
+      if (auto i = m["id"]) {
+        auto id = scalar(i, "watchdog.bond.id");
+        if (!id) return std::nullopt;
+        if (id->empty()) {
+          error(i, "watchdog.bond.id must not be empty");
+          return std::nullopt;
+        }
+        bond.id = *id;
+      }
+    } else {
+      error(m, fmt::format("watchdog.bond must be true or a mapping {{topic, id}}, not {}",
+                           type_name(m)));
+      return std::nullopt;
+    }
+    bond_locations_.push_back(at(m));
+    return bond;
+  }
+
+  static bool valid_ros2_topic(const std::string& t) {
+    if (t.size() < 2 || t.size() > 255 || t.front() != '/' || t.back() == '/') return false;
+    if (t.find("//") != std::string::npos) return false;
+    return std::all_of(t.begin(), t.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '/';
+    });
+  }
+
+  // Bonds are read through vigild's DDS participant, which exists only with `dds:`; and a
+  // bond's messages can feed only one component's watchdog.
+  void check_bonds(const SystemSpec& spec) {
+    if (!spec.dds.enabled) {
+      for (const auto& where : bond_locations_) {
+        errors_.push_back({where,
+                           "watchdog.bond reads ROS 2 bond messages over DDS: add a 'dds' section "
+                           "to the config (e.g. dds: {domain: 0})"});
+      }
+      return;
+    }
+    std::map<std::pair<std::string, std::string>, std::string> owner;  // (topic, id) -> name
+    for_each_component(spec.root, [&](const ComponentSpec& c) {
+      if (!c.watchdog.bond) return;
+      const auto& b = *c.watchdog.bond;
+      auto [it, added] = owner.try_emplace({b.topic, b.id}, c.name);
+      if (!added) {
+        errors_.push_back(
+            {c.location, fmt::format("component '{}': bond '{}' on {} is already the watchdog "
+                                     "of component '{}'; give each its own watchdog.bond.id",
+                                     c.name, b.id, b.topic, it->second)});
+      }
+    });
+  }
+
   ComponentSpec parse_component(const YAML::Node& node) {
     ComponentSpec c;
     c.location = at(node);
-    check_keys(node,
-               {"name", "command", "env", "cwd", "restart", "backoff", "ready", "start_timeout",
-                "watchdog", "grace", "stop", "after", "output", "resources", "limits", "user"},
-               "component");
+    check_keys(
+        node,
+        {"name", "command", "env", "cwd", "restart", "backoff", "ready", "start_timeout",
+         "watchdog", "grace", "stop", "after", "output", "resources", "monitors", "limits", "user"},
+        "component");
     parse_name(node, c.name, true);
     if (auto n = node["cwd"]) {
       if (auto s = scalar(n, "cwd")) {
@@ -1162,7 +1375,7 @@ class Loader {
           c.start_timeout = *d;
       }
     }
-    if (auto n = node["watchdog"]) parse_watchdog(n, c.watchdog);
+    if (auto n = node["watchdog"]) parse_watchdog(n, c.watchdog, c.name);
     if (auto n = node["grace"]) {
       if (auto d = duration(n, "grace")) c.grace = *d;
     }
@@ -1199,6 +1412,7 @@ class Loader {
       }
     }
     if (auto n = node["resources"]) parse_resources(n, c.resources);
+    if (auto n = node["monitors"]) parse_monitors(n, c.topics);
     if (auto n = node["limits"]) parse_limits(n, c.limits);
     if (auto n = node["user"]) {
       if (auto name = scalar(n, "user")) {
@@ -1312,10 +1526,12 @@ class Loader {
 
   std::string file_;
   fs::path base_dir_;
+  bool dds_enabled_ = false;  // parsed before the tree: monitors of DDS topics need it
   LoadOptions options_;
   std::vector<Diagnostic> errors_;
   std::unordered_map<std::string, SourceLocation> names_;
   std::vector<AfterRef> after_refs_;
+  std::vector<SourceLocation> bond_locations_;  // every watchdog.bond, for the dds check
 };
 
 }  // namespace

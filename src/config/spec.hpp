@@ -83,6 +83,15 @@ struct PhiSpec {
   bool operator==(const PhiSpec&) const = default;
 };
 
+// A ROS 2 bond (bond/msg/Status, as Nav2's lifecycle nodes keep with their lifecycle manager)
+// used as the component's heartbeat: every `active` Status with this `id` written by the
+// component's own processes is a beat. Needs the `dds:` section.
+struct BondSpec {
+  std::string topic = "/bond";  // ROS 2 name; the DDS topic is "rt" + topic
+  std::string id;               // the bond id; Nav2 uses the node's name (default: component name)
+  bool operator==(const BondSpec&) const = default;
+};
+
 struct WatchdogSpec {
   std::optional<Duration> timeout;  // no timeout: heartbeats are not required (unless phi)
   DetectorKind detector = DetectorKind::fixed;
@@ -99,10 +108,13 @@ struct WatchdogSpec {
   std::optional<Duration> abort_timeout;
   bool stacks = true;                               // capture every thread's stack before the kill
   Duration stack_budget = std::chrono::seconds(3);  // total time allowed for the capture
+  std::optional<BondSpec> bond;  // beats also come from the component's bond messages
   bool operator==(const WatchdogSpec&) const = default;
 
   // Whether anything is watched at all once the component is ready.
-  bool enabled() const { return timeout || detector == DetectorKind::phi || !loops.empty(); }
+  bool enabled() const {
+    return timeout || detector == DetectorKind::phi || !loops.empty() || bond.has_value();
+  }
 };
 
 struct StopSpec {
@@ -159,6 +171,22 @@ struct ResourcesSpec {
   bool operator==(const ResourcesSpec&) const = default;
 };
 
+// A DDS topic watched for sensor dropout, whatever its message type (see
+// detection/topic_monitor.hpp). `topic` is a ROS 2 name (/scan is DDS topic rt/scan) unless
+// given as `dds_topic`, a raw DDS name.
+struct TopicMonitorSpec {
+  std::string topic;                              // as written, for messages
+  std::string dds_topic;                          // what is subscribed
+  std::optional<double> min_rate;                 // Hz: WARN below, over `window`
+  std::optional<double> max_rate;                 // Hz: WARN above
+  std::optional<Duration> stale_after;            // no message for this long: the fail level
+  Duration window = std::chrono::seconds(1);      // the rate, jitter and largest gap are over this
+  Duration hold = 0s;                             // `for:` a rate out of range must last this long
+  MonitorAction action = MonitorAction::restart;  // at the fail level (stale)
+  std::vector<std::string> hook;
+  bool operator==(const TopicMonitorSpec&) const = default;
+};
+
 struct RlimitSpec {
   int resource = 0;  // RLIMIT_*
   std::uint64_t value = 0;
@@ -201,6 +229,7 @@ struct ComponentSpec {
   std::vector<std::string> after;
   OutputSpec output;
   ResourcesSpec resources;
+  std::vector<TopicMonitorSpec> topics;  // `monitors:` entries with a topic
   LimitsSpec limits;
   std::optional<UserSpec> user;
   SourceLocation location;

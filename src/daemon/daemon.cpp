@@ -26,7 +26,10 @@
 #include "daemon/asio_prober.hpp"
 #include "daemon/pidfd_runner.hpp"
 #include "daemon/resource_watcher.hpp"
+#include "daemon/topic_watcher.hpp"
+#include "dds/bond_watch.hpp"
 #include "dds/dds_bridge.hpp"
+#include "dds/topic_taps.hpp"
 #include "diagnostics/event_log.hpp"
 #include "diagnostics/report.hpp"
 #include "health/event_bus.hpp"
@@ -268,6 +271,7 @@ class Daemon final : public http::ApiBackend {
     publish_daemon_event(health::EventKind::daemon_stopping, fmt::format("shutting down: {}", why),
                          {{"why", why}});
     resources_->stop();
+    if (topic_watcher_) topic_watcher_->stop();
     dds_timer_.cancel();
     supervisor_->shutdown([this] {
       bus_->flush();
@@ -331,6 +335,7 @@ class Daemon final : public http::ApiBackend {
     spec_ = *loaded.spec;
     auto changes = supervisor_->reload(spec_);
     resources_->reconfigure(spec_);
+    if (topic_watcher_) topic_watcher_->reconcile(spec_);
     reconfigure_alerts();
     return api::ok_response({{"changes", changes}});
   }
@@ -363,6 +368,10 @@ class Daemon final : public http::ApiBackend {
     if (node.value("type", "") == "component") {
       auto sample = resources_->resources_of(node.value("name", ""));
       if (!sample.is_null()) node["resources"] = std::move(sample);
+      if (topic_watcher_) {
+        auto topics = topic_watcher_->topics_of(node.value("name", ""));
+        if (!topics.is_null()) node["topics"] = std::move(topics);
+      }
       return node;
     }
     for (auto& child : node["children"]) child = with_resources(std::move(child));
@@ -464,6 +473,12 @@ class Daemon final : public http::ApiBackend {
     } else if (!dds_error_.empty()) {
       daemon["dds"] = {{"error", dds_error_}};
     }
+    if (bond_watch_) {
+      daemon["dds"]["bonds"] = {{"messages", bond_messages_},
+                                {"beats", bond_beats_},
+                                {"foreign", bond_foreign_},
+                                {"broken", bond_broken_}};
+    }
     if (http_) {
       daemon["http"] = {{"url", http_->url()},
                         {"streams", stream_->clients()},
@@ -518,6 +533,8 @@ class Daemon final : public http::ApiBackend {
       });
     });
     if (!heartbeats) spdlog::error("{}", heartbeats.error());
+    start_bond_watch();
+    start_topic_monitors();
     // System modes come with the degradation issue; until then the robot is always nominal,
     // and components listening for the mode get that answer at once.
     const auto now_us = scheduler_.wall_now_us();
@@ -528,6 +545,113 @@ class Daemon final : public http::ApiBackend {
                             {}};
     if (auto r = dds_->publish(nominal); !r) spdlog::error("{}", r.error());
     spdlog::info("dds: publishing /diagnostics on domain {}", spec_.dds.domain);
+  }
+
+  // ---- Topic monitors (monitors: [{topic: ...}]): sensor dropout by configuration ----
+
+  void start_topic_monitors() {
+    auto taps = dds::TopicTaps::create(dds_->participant(), [this] {
+      // On a Cyclone thread: the loop subscribes.
+      asio::post(io_, [this] {
+        if (topic_watcher_) topic_watcher_->on_discovery();
+      });
+    });
+    if (!taps) {
+      spdlog::error("{}; topic monitors are off", taps.error());
+      return;
+    }
+    topic_taps_ = std::move(*taps);
+    topic_watcher_ = std::make_unique<TopicWatcher>(
+        scheduler_, *supervisor_, *topic_taps_,
+        [this](const std::string& component, const resources::MonitorOutcome& outcome) {
+          resources_->run_hook(component, outcome, outcome.reason);
+        });
+    topic_watcher_->start(spec_);
+  }
+
+  // ---- Nav2 bonds (watchdog.bond): a component's bond/msg/Status as its heartbeat ----
+
+  // Bond topics are read as the config was at start (a topic added by a reload is not).
+  void start_bond_watch() {
+    std::set<std::string> topics;
+    config::for_each_component(spec_.root, [&](const config::ComponentSpec& c) {
+      if (c.watchdog.bond) topics.insert(c.watchdog.bond->topic);
+    });
+    if (topics.empty()) return;
+    auto watch =
+        dds::BondWatch::create(dds_->participant(), topics, [this](const dds::BondStatus& status) {
+          const TimePoint arrival = MonoClock::now();  // on a Cyclone thread: no loop state
+          asio::post(io_, [this, status, arrival] { on_bond_status(status, arrival); });
+        });
+    if (!watch) {
+      spdlog::error("{}; bonds are not watched", watch.error());
+      return;
+    }
+    bond_watch_ = std::move(*watch);
+    for (const auto& topic : topics) spdlog::info("dds: watching bonds on {}", topic);
+  }
+
+  // A Status counts for the component whose bond it names only when that component's own
+  // processes wrote it (the notify socket's rule: its main process, its session, or a
+  // descendant). The other side of the bond (the lifecycle manager) and anyone else are
+  // counted as foreign and change nothing.
+  void on_bond_status(const dds::BondStatus& s, TimePoint arrival) {
+    const config::ComponentSpec* watched = nullptr;
+    config::for_each_component(spec_.root, [&](const config::ComponentSpec& c) {
+      if (watched == nullptr && c.watchdog.bond && c.watchdog.bond->topic == s.topic &&
+          c.watchdog.bond->id == s.id) {
+        watched = &c;
+      }
+    });
+    if (watched == nullptr) return;  // a bond no component is watched by
+    ++bond_messages_;
+    pid_t main_pid = 0;
+    for (const auto& target : supervisor_->monitor_targets()) {
+      if (target.name == watched->name) main_pid = target.pid;
+    }
+    if (main_pid == 0) return;  // not running: there is no watchdog to feed
+    if (s.writer_pid <= 0 || !process_belongs_to(s.writer_pid, main_pid)) {
+      ++bond_foreign_;
+      return;
+    }
+    const std::string& name = watched->name;
+    if (!s.active) {
+      // Nav2 breaks the bond when the node deactivates or shuts down: worth a warning, not a
+      // failure; if the node then stops beating, the watchdog timeout says so.
+      ++bond_broken_;
+      supervisor_->on_monitor(
+          name, main_pid, "bond", 1,
+          fmt::format("the node broke its bond '{}' on {} (active=false): it is deactivating or "
+                      "shutting down",
+                      s.id, s.topic),
+          {{"topic", s.topic},
+           {"id", s.id},
+           {"instance_id", s.instance_id},
+           {"writer_pid", s.writer_pid}},
+          config::MonitorAction::warn);
+      return;
+    }
+    supervisor_->on_monitor(name, main_pid, "bond", 0,
+                            fmt::format("bond '{}' on {} is active again", s.id, s.topic), {},
+                            config::MonitorAction::warn);
+    watchdog::NotifyMessage beat;
+    beat.watchdog_ping = true;
+    ++bond_beats_;
+    supervisor_->on_notify_from(main_pid, beat, arrival);
+  }
+
+  // Whether `pid` is the process `main_pid`, in its session (every component leads a session
+  // of its own), or descends from it: the attribution on_notify applies to notify datagrams.
+  static bool process_belongs_to(pid_t pid, pid_t main_pid) {
+    if (pid == main_pid) return true;
+    auto st = process::read_proc_stat(pid);
+    if (!st) return false;  // exited since: nothing to attribute
+    if (st->session == main_pid) return true;
+    for (int depth = 0; st && st->ppid > 1 && depth < 32; ++depth) {
+      if (st->ppid == main_pid) return true;
+      st = process::read_proc_stat(st->ppid);
+    }
+    return false;
   }
 
   void publish_diagnostics_periodically() {
@@ -787,6 +911,17 @@ class Daemon final : public http::ApiBackend {
   std::string hostname_;
   std::uint64_t dds_write_errors_ = 0;
   std::atomic<std::uint64_t> dds_heartbeats_{0};
+  std::unique_ptr<dds::TopicTaps> topic_taps_;   // after dds_: destroyed before its participant
+  std::unique_ptr<TopicWatcher> topic_watcher_;  // uses topic_taps_ and supervisor_
+  // Bonds (watchdog.bond); the reader is after dds_: destroyed before its participant.
+  std::unique_ptr<dds::BondWatch> bond_watch_;
+  // Status samples naming a watched bond: all, active ones from the component's own
+  // processes (beats), those from any other process (the manager's side too), and
+  // active=false from the component's own processes.
+  std::uint64_t bond_messages_ = 0;
+  std::uint64_t bond_beats_ = 0;
+  std::uint64_t bond_foreign_ = 0;
+  std::uint64_t bond_broken_ = 0;
   bool diagnostics_posted_ = false;
   std::chrono::microseconds self_watchdog_interval_{0};
   std::uint64_t notify_dropped_ = 0;

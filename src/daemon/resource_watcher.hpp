@@ -51,6 +51,12 @@ class ResourceWatcher {
                          const nlohmann::json& host)>;
   void on_tick(TickObserver observer) { tick_observer_ = std::move(observer); }
 
+  // Runs a monitor's hook (argv in `outcome.hook`) with VIGIL_COMPONENT, VIGIL_MONITOR,
+  // VIGIL_LEVEL and VIGIL_REASON set; its end is a hook_finished event. Topic monitors use it
+  // too.
+  void run_hook(const std::string& component, const resources::MonitorOutcome& outcome,
+                const std::string& reason);
+
  private:
   struct Watched {
     pid_t pid = 0;
@@ -59,8 +65,6 @@ class ResourceWatcher {
   };
   void tick();
   void on_host_outcome(const resources::MonitorOutcome& outcome);
-  void run_hook(const std::string& component, const resources::MonitorOutcome& outcome,
-                const std::string& value);
   health::Event event(const std::string& component, health::EventKind kind, std::string state,
                       std::string reason, nlohmann::json detail) const;
 

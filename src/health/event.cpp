@@ -5,7 +5,7 @@
 namespace vigil::health {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 24> kKinds{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 25> kKinds{{
     {EventKind::daemon_started, "daemon_started"},
     {EventKind::daemon_stopping, "daemon_stopping"},
     {EventKind::spawned, "spawned"},
@@ -30,9 +30,10 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 24> kKinds{{
     {EventKind::warning_cleared, "warning_cleared"},
     {EventKind::resource_exceeded, "resource_exceeded"},
     {EventKind::hook_finished, "hook_finished"},
+    {EventKind::topic_stale, "topic_stale"},
 }};
 
-constexpr std::array<std::pair<FailureKind, std::string_view>, 11> kFailures{{
+constexpr std::array<std::pair<FailureKind, std::string_view>, 12> kFailures{{
     {FailureKind::none, ""},
     {FailureKind::crash, "crash"},
     {FailureKind::exit_code, "exit_code"},
@@ -44,6 +45,7 @@ constexpr std::array<std::pair<FailureKind, std::string_view>, 11> kFailures{{
     {FailureKind::exec, "exec"},
     {FailureKind::resource, "resource"},
     {FailureKind::oom, "oom"},
+    {FailureKind::topic, "topic"},
 }};
 
 }  // namespace

@@ -36,6 +36,7 @@ enum class EventKind {
   warning_cleared,    // ... and left it again
   resource_exceeded,  // a resource monitor reached its fail level (detail: evidence, action)
   hook_finished,      // a monitor's hook command ran (detail: argv, status, output)
+  topic_stale,        // a monitored topic went silent: sensor dropout (detail: figures, action)
 };
 
 // Why a component failed; empty for events that are not failures.
@@ -51,6 +52,7 @@ enum class FailureKind {
   exec,
   resource,  // a resource monitor's fail level (RSS, CPU, threads, fds, leak)
   oom,       // killed by the kernel's OOM killer (global or the component's cgroup)
+  topic,     // a monitored topic went silent (sensor dropout)
 };
 
 std::string_view to_string(EventKind k);

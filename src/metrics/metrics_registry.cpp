@@ -29,7 +29,7 @@ namespace {
 constexpr FailureKind kFailureKinds[] = {
     FailureKind::crash,    FailureKind::exit_code, FailureKind::signal, FailureKind::core_dump,
     FailureKind::hang,     FailureKind::not_ready, FailureKind::probe,  FailureKind::exec,
-    FailureKind::resource, FailureKind::oom};
+    FailureKind::resource, FailureKind::oom,       FailureKind::topic};
 constexpr health::State kStates[] = {health::State::stopped, health::State::starting,
                                      health::State::running, health::State::stopping,
                                      health::State::backoff, health::State::failed,
@@ -445,7 +445,7 @@ void MetricsRegistry::add_counters(Exposition& out, const std::vector<std::strin
   }
 
   auto& events = out.counter("vigil_events_total", "Health events committed to the event log.");
-  for (int k = 0; k <= static_cast<int>(EventKind::hook_finished); ++k) {
+  for (int k = 0; k <= static_cast<int>(EventKind::topic_stale); ++k) {
     const auto kind = static_cast<EventKind>(k);
     auto it = events_by_kind_.find(kind);
     events.add({{"kind", std::string(health::to_string(kind))}},

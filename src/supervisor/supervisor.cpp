@@ -218,7 +218,7 @@ std::vector<Supervisor::MonitorTarget> Supervisor::monitor_targets() const {
 
 void Supervisor::on_monitor(const std::string& component, pid_t pid, const std::string& source,
                             int level, const std::string& reason, nlohmann::json evidence,
-                            config::MonitorAction action) {
+                            config::MonitorAction action, FailureKind kind) {
   Component* c = find_component(component);
   // A sample of a process that has been replaced since says nothing about the new one.
   if (c == nullptr || c->pid != pid || c->state != State::running || c->capturing_stacks) return;
@@ -232,15 +232,18 @@ void Supervisor::on_monitor(const std::string& component, pid_t pid, const std::
   }
   evidence["source"] = source;
   evidence["action"] = config::to_string(action);
+  const bool topic = kind == FailureKind::topic;
+  const EventKind event = topic ? EventKind::topic_stale : EventKind::resource_exceeded;
+  const char* what = topic ? "sensor dropout" : "resource limit";
   if (action == config::MonitorAction::restart) {
-    fail(*c, FailureKind::resource, EventKind::resource_exceeded,
-         fmt::format("resource limit: {}", reason), c->spec.stop.signal, std::move(evidence));
+    fail(*c, kind, event, fmt::format("{}: {}", what, reason), c->spec.stop.signal,
+         std::move(evidence));
     return;
   }
   // warn or hook: recorded and shown, the process keeps running.
   c->warnings[source] = reason;
-  emit(c->spec.name, EventKind::resource_exceeded, std::string(health::to_string(c->state)),
-       fmt::format("resource limit ({}): {}", config::to_string(action), reason), FailureKind::none,
+  emit(c->spec.name, event, std::string(health::to_string(c->state)),
+       fmt::format("{} ({}): {}", what, config::to_string(action), reason), FailureKind::none,
        std::move(evidence));
 }
 

@@ -123,10 +123,12 @@ class Supervisor {
     const config::ComponentSpec* spec = nullptr;
   };
   std::vector<MonitorTarget> monitor_targets() const;
-  // A resource monitor of `component` (sampled while `pid` was its main process) changed level.
+  // A monitor of `component` (sampled while `pid` was its main process) changed level. At the
+  // fail level, `kind` says what failed: a resource limit, or a topic that went silent.
   void on_monitor(const std::string& component, pid_t pid, const std::string& source,
                   int level /* 0 ok, 1 warn, 2 fail */, const std::string& reason,
-                  nlohmann::json evidence, config::MonitorAction action);
+                  nlohmann::json evidence, config::MonitorAction action,
+                  health::FailureKind kind = health::FailureKind::resource);
 
   bool is_component(const std::string& name) const;
   int alive_count() const;

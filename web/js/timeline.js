@@ -9,12 +9,12 @@ export const EVENT_KINDS = [
   'hang_detected', 'start_timeout', 'probe_failed', 'stop_requested', 'stop_escalated',
   'stopped', 'restart_scheduled', 'escalated', 'given_up', 'orphan_reaped', 'operator_command',
   'config_reloaded', 'status_changed', 'warning', 'warning_cleared', 'resource_exceeded',
-  'hook_finished',
+  'hook_finished', 'topic_stale',
 ];
 
 const FAILURE_KINDS = new Set([
   'exec_failed', 'hang_detected', 'start_timeout', 'probe_failed', 'escalated', 'given_up',
-  'resource_exceeded',
+  'resource_exceeded', 'topic_stale',
 ]);
 
 export function isFailure(e) {

@@ -1,0 +1,134 @@
+#pragma once
+// The robot's current system mode, as vigild publishes it on the DDS topic rt/vigil/mode
+// (ROS 2 topic /vigil/mode, vigil_msgs/SystemMode): a name ("nominal", ...), why, and the
+// values the mode sets for components (e.g. max_speed), as strings. Part of libvigil_dds
+// (CMake vigil::dds, pkg-config vigil-dds).
+//
+// vigild writes the mode reliable + TRANSIENT_LOCAL, keep last 1, and the listener reads with
+// the same QoS: a listener that starts after the mode was set gets it at once.
+//
+// Threads: the on_change callback runs on whichever thread delivers the sample: a Cyclone DDS
+// receive thread when vigild (another process) writes, the writing thread itself (inside
+// dds_write) when the writer is in this process, and, for the mode already known when the
+// listener starts, possibly the constructing thread before the constructor returns. So: keep
+// it short, synchronise what it touches, use the mode it is given rather than the listener
+// object, and never destroy the ModeListener from inside it (the destructor waits for a
+// running callback to return). Callbacks never run concurrently with each other.
+// All methods may be called from any thread.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "vigil/status.hpp"
+
+namespace vigil {
+
+struct SystemMode {
+  std::string name;
+  std::string reason;
+  std::map<std::string, std::string> values;
+  std::chrono::system_clock::time_point stamp;  // when vigild set it (its wall clock)
+
+  // The value named `key` converted to T: std::string, bool ("true"/"false"/"1"/"0"),
+  // double, float, or an integer type. nullopt when absent or not a whole valid T (no
+  // trailing garbage, no overflow).
+  template <typename T>
+  std::optional<T> value(std::string_view key) const;
+
+  // Same name, reason and values (the stamp is not compared).
+  bool same_as(const SystemMode& other) const {
+    return name == other.name && reason == other.reason && values == other.values;
+  }
+};
+
+struct ModeListenerOptions {
+  // DDS domain. Default: ROS_DOMAIN_ID from the environment, else 0.
+  std::optional<std::uint32_t> domain;
+  // An existing participant (a dds_entity_t) to read in; it must outlive the listener, and its
+  // domain wins. 0: the listener creates (and deletes) a participant of its own.
+  std::int32_t participant = 0;
+  // Called with the new mode when it first arrives and each time its name, reason or values
+  // change (a re-publication of the same mode with a new stamp is not a change). Not on the
+  // caller's thread in general: see the note at the top.
+  std::function<void(const SystemMode&)> on_change;
+};
+
+class ModeListener {
+ public:
+  explicit ModeListener(ModeListenerOptions options = {});
+  ModeListener(ModeListener&&) noexcept;  // a moved-from listener is inactive
+  ModeListener& operator=(ModeListener&&) noexcept;
+  ModeListener(const ModeListener&) = delete;
+  ModeListener& operator=(const ModeListener&) = delete;
+  ~ModeListener();  // deletes the reader (waiting for a running callback) and own participant
+
+  // Ok when the reader was created; else why not (EINVAL, ENOMEM, EIO; status_detail()).
+  Status status() const;
+  std::string status_detail() const;
+
+  // The last mode received, or nullopt before the first.
+  std::optional<SystemMode> current() const;
+  // Waits up to `timeout` until a mode is known (and, with a predicate, until the current
+  // mode satisfies it); returns that mode, or nullopt on timeout or an inactive listener.
+  // The predicate runs with an internal lock held: it must not call back into the listener.
+  std::optional<SystemMode> wait_for(
+      std::chrono::milliseconds timeout,
+      const std::function<bool(const SystemMode&)>& predicate = {}) const;
+  // current()->value<T>(key), nullopt when no mode is known yet.
+  template <typename T>
+  std::optional<T> value(std::string_view key) const {
+    auto mode = current();
+    return mode ? mode->value<T>(key) : std::nullopt;
+  }
+  std::uint64_t samples_received() const;  // valid samples taken, changes or not
+
+  std::uint32_t domain() const;
+  std::int32_t participant() const;  // the dds_entity_t used (0 when inactive)
+  std::int32_t reader() const;       // the dds_entity_t of the reader (0 when inactive)
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// ---- value<T> -------------------------------------------------------------------------
+
+namespace detail {
+bool parse_mode_value(std::string_view text, std::string& out);
+bool parse_mode_value(std::string_view text, bool& out);
+bool parse_mode_value(std::string_view text, double& out);
+bool parse_mode_value(std::string_view text, float& out);
+bool parse_mode_value(std::string_view text, long long& out);
+bool parse_mode_value(std::string_view text, unsigned long long& out);
+}  // namespace detail
+
+template <typename T>
+std::optional<T> SystemMode::value(std::string_view key) const {
+  const auto it = values.find(std::string(key));
+  if (it == values.end()) return std::nullopt;
+  if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bool> ||
+                std::is_same_v<T, double> || std::is_same_v<T, float>) {
+    T out{};
+    if (!detail::parse_mode_value(it->second, out)) return std::nullopt;
+    return out;
+  } else {
+    static_assert(std::is_integral_v<T>, "value<T>: T must be a string, bool, float or integer");
+    using Wide = std::conditional_t<std::is_signed_v<T>, long long, unsigned long long>;
+    Wide wide{};
+    if (!detail::parse_mode_value(it->second, wide)) return std::nullopt;
+    if (wide < static_cast<Wide>(std::numeric_limits<T>::min()) ||
+        wide > static_cast<Wide>(std::numeric_limits<T>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<T>(wide);
+  }
+}
+
+}  // namespace vigil
