@@ -288,20 +288,21 @@ class Daemon final : public http::ApiBackend {
   // Attributes a datagram by the kernel-checked sender pid: the main process itself, any
   // process in the component's session, or a descendant of the main process (found through
   // /proc). Anyone else is dropped and counted.
-  void on_notify(pid_t sender, const watchdog::NotifyMessage& m, TimePoint arrival) {
+  // Returns the main pid of the component the message was attributed to, or 0.
+  pid_t on_notify(pid_t sender, const watchdog::NotifyMessage& m, TimePoint arrival) {
     // The main process: the common case.
-    if (supervisor_->on_notify_from(sender, m, arrival)) return;
+    if (supervisor_->on_notify_from(sender, m, arrival)) return sender;
     // A helper process of a component: its session, or an ancestor that is a main process.
     auto st = process::read_proc_stat(sender);
     if (!st) {
       // The sender has exited since (a heartbeat queued just before a crash): nothing to
       // attribute, and nothing foreign either.
       ++notify_late_;
-      return;
+      return 0;
     }
-    if (supervisor_->on_notify_from(st->session, m, arrival)) return;
+    if (supervisor_->on_notify_from(st->session, m, arrival)) return st->session;
     for (int depth = 0; st && st->ppid > 1 && depth < 32; ++depth) {
-      if (supervisor_->on_notify_from(st->ppid, m, arrival)) return;
+      if (supervisor_->on_notify_from(st->ppid, m, arrival)) return st->ppid;
       st = process::read_proc_stat(st->ppid);
     }
     ++notify_dropped_;
@@ -313,6 +314,7 @@ class Daemon final : public http::ApiBackend {
           "so far)",
           sender, notify_dropped_);
     }
+    return 0;
   }
 
   void on_orphan(const std::string& component, pid_t pid, const process::ExitStatus& status) {
@@ -469,7 +471,8 @@ class Daemon final : public http::ApiBackend {
     if (dds_) {
       daemon["dds"] = {{"domain", spec_.dds.domain},
                        {"write_errors", dds_write_errors_},
-                       {"heartbeats", dds_heartbeats_.load()}};
+                       {"heartbeats", dds_heartbeats_.load()},
+                       {"liveliness_lost", dds_liveliness_lost_}};
     } else if (!dds_error_.empty()) {
       daemon["dds"] = {{"error", dds_error_}};
     }
@@ -523,15 +526,22 @@ class Daemon final : public http::ApiBackend {
     publish_diagnostics_periodically();
     // Heartbeats over DDS count exactly like WATCHDOG=1 from the writer's process, with the
     // same attribution (its own process, its session, or a descendant of its main process).
-    auto heartbeats = dds_->start_heartbeats([this](pid_t writer_pid) {
-      const TimePoint arrival = MonoClock::now();  // on a Cyclone thread: no loop state
-      asio::post(io_, [this, writer_pid, arrival] {
-        watchdog::NotifyMessage beat;
-        beat.watchdog_ping = true;
-        ++dds_heartbeats_;
-        on_notify(writer_pid, beat, arrival);
-      });
-    });
+    auto heartbeats = dds_->start_heartbeats(
+        [this](dds_instance_handle_t writer, pid_t writer_pid) {
+          const TimePoint arrival = MonoClock::now();  // on a Cyclone thread: no loop state
+          asio::post(io_, [this, writer, writer_pid, arrival] {
+            watchdog::NotifyMessage beat;
+            beat.watchdog_ping = true;
+            ++dds_heartbeats_;
+            const pid_t main_pid = on_notify(writer_pid, beat, arrival);
+            if (main_pid != 0) remember_heartbeat_writer(writer, writer_pid, main_pid);
+          });
+        },
+        [this](dds_instance_handle_t writer, dds_duration_t lease) {
+          const TimePoint lost = MonoClock::now();
+          asio::post(
+              io_, [this, writer, lease, lost] { on_heartbeat_writer_lost(writer, lease, lost); });
+        });
     if (!heartbeats) spdlog::error("{}", heartbeats.error());
     start_bond_watch();
     start_topic_monitors();
@@ -545,6 +555,47 @@ class Daemon final : public http::ApiBackend {
                             {}};
     if (auto r = dds_->publish(nominal); !r) spdlog::error("{}", r.error());
     spdlog::info("dds: publishing /diagnostics on domain {}", spec_.dds.domain);
+  }
+
+  // ---- DDS heartbeat writers whose liveliness lease expires ----
+
+  struct HeartbeatWriter {
+    std::string component;
+    pid_t writer_pid = 0;
+    pid_t main_pid = 0;
+  };
+
+  // Only writers whose beats were accepted for a component can fail it when they go silent:
+  // a stranger claiming a component's name cannot fake its hang. The writer's process may be
+  // gone by the time its lease expires (kill -9), so it is attributed while it is alive.
+  void remember_heartbeat_writer(dds_instance_handle_t writer, pid_t writer_pid, pid_t main_pid) {
+    auto& w = heartbeat_writers_[writer];
+    if (w.main_pid == main_pid && w.writer_pid == writer_pid) return;
+    if (heartbeat_writers_.size() > 4096) {
+      heartbeat_writers_.clear();  // writers come and go with restarts; stay small
+    }
+    heartbeat_writers_[writer] = {supervisor_->component_of(main_pid), writer_pid, main_pid};
+  }
+
+  void on_heartbeat_writer_lost(dds_instance_handle_t writer, dds_duration_t lease,
+                                TimePoint lost) {
+    auto it = heartbeat_writers_.find(writer);
+    if (it == heartbeat_writers_.end() || it->second.component.empty()) return;
+    const HeartbeatWriter w = it->second;
+    heartbeat_writers_.erase(it);
+    ++dds_liveliness_lost_;
+    const double lease_ms = lease == DDS_INFINITY ? -1 : static_cast<double>(lease) / 1e6;
+    const double late_ms =
+        std::chrono::duration<double, std::milli>(MonoClock::now() - lost).count();
+    supervisor_->report_hang(
+        w.component, w.main_pid,
+        fmt::format("hang: DDS liveliness lost: the heartbeat writer in pid {} was silent for its "
+                    "lease ({}ms)",
+                    w.writer_pid, lease_ms),
+        {{"source", "dds_liveliness"},
+         {"writer_pid", w.writer_pid},
+         {"lease_ms", lease_ms},
+         {"loop_delay_ms", late_ms}});
   }
 
   // ---- Topic monitors (monitors: [{topic: ...}]): sensor dropout by configuration ----
@@ -911,6 +962,8 @@ class Daemon final : public http::ApiBackend {
   std::string hostname_;
   std::uint64_t dds_write_errors_ = 0;
   std::atomic<std::uint64_t> dds_heartbeats_{0};
+  std::map<dds_instance_handle_t, HeartbeatWriter> heartbeat_writers_;
+  std::uint64_t dds_liveliness_lost_ = 0;
   std::unique_ptr<dds::TopicTaps> topic_taps_;   // after dds_: destroyed before its participant
   std::unique_ptr<TopicWatcher> topic_watcher_;  // uses topic_taps_ and supervisor_
   // Bonds (watchdog.bond); the reader is after dds_: destroyed before its participant.

@@ -99,8 +99,9 @@ Result<void> DdsBridge::publish(const DiagnosticArray& a) {
   return {};
 }
 
-Result<void> DdsBridge::start_heartbeats(OnBeat on_beat) {
+Result<void> DdsBridge::start_heartbeats(OnBeat on_beat, OnLost on_lost) {
   on_beat_ = std::move(on_beat);
+  on_lost_ = std::move(on_lost);
   const dds_entity_t participant = participant_.get();
   const dds_entity_t participants =
       dds_create_reader(participant, DDS_BUILTIN_TOPIC_DCPSPARTICIPANT, nullptr, nullptr);
@@ -123,6 +124,7 @@ Result<void> DdsBridge::start_heartbeats(OnBeat on_beat) {
   dds_qset_liveliness(qos.get(), DDS_LIVELINESS_AUTOMATIC, DDS_INFINITY);
   dds_listener_t* listener = dds_create_listener(this);
   dds_lset_data_available(listener, &DdsBridge::on_heartbeat_data);
+  dds_lset_liveliness_changed(listener, &DdsBridge::on_liveliness_changed);
   const dds_entity_t reader = dds_create_reader(participant, topic, qos.get(), listener);
   dds_delete_listener(listener);
   if (reader < 0) {
@@ -146,10 +148,26 @@ void DdsBridge::take_heartbeats(dds_entity_t reader) {
     for (int i = 0; i < n; ++i) {
       if (!infos[i].valid_data) continue;
       const pid_t pid = pid_of(reader, infos[i].publication_handle);
-      if (pid > 0) on_beat_(pid);
+      if (pid > 0) on_beat_(infos[i].publication_handle, pid);
     }
     dds_return_loan(reader, samples, n);
   }
+}
+
+void DdsBridge::on_liveliness_changed(dds_entity_t reader, dds_liveliness_changed_status_t status,
+                                      void* self) {
+  auto* bridge = static_cast<DdsBridge*>(self);
+  // A writer deleted in an orderly way only leaves (alive_count falls); a lost one turns
+  // not-alive.
+  if (status.not_alive_count_change <= 0 || !bridge->on_lost_) return;
+  dds_duration_t lease = DDS_INFINITY;
+  if (dds_builtintopic_endpoint_t* endpoint =
+          dds_get_matched_publication_data(reader, status.last_publication_handle)) {
+    dds_liveliness_kind_t kind{};
+    if (endpoint->qos != nullptr) dds_qget_liveliness(endpoint->qos, &kind, &lease);
+    dds_builtintopic_free_endpoint(endpoint);
+  }
+  bridge->on_lost_(status.last_publication_handle, lease);
 }
 
 // The writer's process: its participant's __Pid property, which Cyclone sets from getpid()

@@ -59,11 +59,16 @@ class DdsBridge {
   Result<void> publish(const DiagnosticArray& diagnostics);
   Result<void> publish(const SystemMode& mode);
 
-  // Heartbeats on rt/vigil/heartbeat: `on_beat(pid)` is called, on a Cyclone listener thread,
-  // with the process id of the writer's participant (its __Pid property) for each sample.
-  // The caller hands it to the event loop and attributes it like a notify datagram.
-  using OnBeat = std::function<void(pid_t writer_pid)>;
-  Result<void> start_heartbeats(OnBeat on_beat);
+  // Heartbeats on rt/vigil/heartbeat: `on_beat` is called, on a Cyclone listener thread,
+  // with the writer (its publication handle) and the process id of the writer's participant
+  // (its __Pid property) for each sample. The caller hands it to the event loop and
+  // attributes it like a notify datagram.
+  using OnBeat = std::function<void(dds_instance_handle_t writer, pid_t writer_pid)>;
+  // A writer's liveliness lease expired: it wrote nothing (MANUAL_BY_TOPIC) or its process
+  // went silent (AUTOMATIC) for `lease`. Cyclone's own lease timing decides, to the
+  // millisecond; called on a Cyclone thread.
+  using OnLost = std::function<void(dds_instance_handle_t writer, dds_duration_t lease)>;
+  Result<void> start_heartbeats(OnBeat on_beat, OnLost on_lost);
   dds_entity_t participant() const { return participant_.get(); }
 
  private:
@@ -74,10 +79,13 @@ class DdsBridge {
   Entity heartbeat_reader_;
   Entity participants_reader_;  // DCPSParticipant: a writer's process id
   OnBeat on_beat_;
+  OnLost on_lost_;
   std::mutex pid_cache_mutex_;
   std::map<dds_instance_handle_t, pid_t> pid_of_publication_;
 
   static void on_heartbeat_data(dds_entity_t reader, void* self);
+  static void on_liveliness_changed(dds_entity_t reader, dds_liveliness_changed_status_t status,
+                                    void* self);
   void take_heartbeats(dds_entity_t reader);
   pid_t pid_of(dds_entity_t reader, dds_instance_handle_t publication);
 };

@@ -247,6 +247,20 @@ void Supervisor::on_monitor(const std::string& component, pid_t pid, const std::
        std::move(evidence));
 }
 
+std::string Supervisor::component_of(pid_t main_pid) const {
+  auto it = by_pid_.find(main_pid);
+  return it == by_pid_.end() ? std::string() : it->second->spec.name;
+}
+
+void Supervisor::report_hang(const std::string& component, pid_t pid, const std::string& reason,
+                             nlohmann::json evidence) {
+  Component* c = find_component(component);
+  if (c == nullptr || c->pid != pid || c->state != State::running || c->capturing_stacks) return;
+  nlohmann::json detail = c->liveness.describe(deps_.scheduler.now());
+  detail.update(evidence);
+  on_hang(*c, reason, std::move(detail));
+}
+
 bool Supervisor::is_component(const std::string& name) const {
   return by_name_.count(name) != 0;
 }

@@ -131,6 +131,13 @@ class Supervisor {
                   health::FailureKind kind = health::FailureKind::resource);
 
   bool is_component(const std::string& name) const;
+  // The component whose main process is `pid`, or "" (retired processes included).
+  std::string component_of(pid_t main_pid) const;
+  // Another detector (DDS liveliness) judged the component hung while `pid` was its main
+  // process: the same path as a missed watchdog deadline, stacks and all. Ignored when the
+  // process has been replaced since or the component is not running.
+  void report_hang(const std::string& component, pid_t pid, const std::string& reason,
+                   nlohmann::json evidence);
   int alive_count() const;
 
  private:
