@@ -46,6 +46,16 @@ void add_components(const json& node, const std::string& path, const std::string
     }
     if (const auto phi = node.find("phi"); phi != node.end())
       s.values.emplace_back("phi", text(*phi));
+    if (const auto topics = node.find("topics"); topics != node.end() && topics->is_array()) {
+      for (const auto& t : *topics) {
+        s.values.emplace_back(
+            "topic " + t.value("topic", std::string()),
+            fmt::format("{} {:.2f}Hz, age {:.0f}ms, largest gap {:.0f}ms, {} publisher(s)",
+                        t.value("level", std::string("?")), t.value("rate_hz", 0.0),
+                        t.value("age_ms", 0.0), t.value("largest_gap_ms", 0.0),
+                        t.value("publishers", 0)));
+      }
+    }
     out.push_back(std::move(s));
     return;
   }

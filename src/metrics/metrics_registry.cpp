@@ -301,6 +301,46 @@ void MetricsRegistry::add_component(Exposition& out, const json& node) const {
     out.gauge("vigil_component_open_fds", "Open file descriptors of the component's processes.")
         .add(labels, *fds);
   }
+  add_topics(out, name, child(node, "topics"));
+}
+
+// The component's topic monitors (`monitors:`), as judged at the last 100 ms tick.
+void MetricsRegistry::add_topics(Exposition& out, const std::string& component,
+                                 const json& topics) {
+  if (!topics.is_array()) return;
+  for (const auto& t : topics) {
+    const Labels labels{{"component", component}, {"topic", text(t, "topic")}};
+    if (auto v = number(t, "rate_hz")) {
+      out.gauge("vigil_topic_rate_hertz",
+                "Messages per second on a monitored topic, over the monitor's window.")
+          .add(labels, *v);
+    }
+    if (auto v = number(t, "age_ms")) {
+      out.gauge("vigil_topic_age_seconds",
+                "Time since the last message on a monitored topic (since watching began if "
+                "none came).")
+          .add(labels, *v / 1000);
+    }
+    if (auto v = number(t, "largest_gap_ms")) {
+      out.gauge("vigil_topic_largest_gap_seconds",
+                "Largest interval between messages on a monitored topic, over the window.")
+          .add(labels, *v / 1000);
+    }
+    if (auto v = number(t, "jitter_ms")) {
+      out.gauge("vigil_topic_jitter_seconds",
+                "Standard deviation of the intervals between messages on a monitored topic.")
+          .add(labels, *v / 1000);
+    }
+    if (auto v = number(t, "publishers")) {
+      out.gauge("vigil_topic_publishers", "Publishers of a monitored topic alive in DDS.")
+          .add(labels, *v);
+    }
+    if (auto level = level_number(text(t, "level"))) {
+      out.gauge("vigil_topic_level",
+                "A topic monitor's level: 0 OK, 1 WARN (rate out of range), 2 ERROR (stale).")
+          .add(labels, *level);
+    }
+  }
 }
 
 void MetricsRegistry::add_host(Exposition& out, const json& host) {

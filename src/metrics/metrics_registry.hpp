@@ -88,6 +88,8 @@ class MetricsRegistry final : public health::EventSink {
   void add_components(Exposition& out, const nlohmann::json& tree,
                       std::vector<std::string>& seen) const;
   void add_component(Exposition& out, const nlohmann::json& node) const;
+  static void add_topics(Exposition& out, const std::string& component,
+                         const nlohmann::json& topics);
   static void add_host(Exposition& out, const nlohmann::json& host);
   void add_daemon(Exposition& out, const nlohmann::json& daemon) const;
 

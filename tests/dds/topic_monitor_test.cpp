@@ -3,6 +3,7 @@
 // knows neither its type nor its QoS beyond what discovery tells it.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -95,6 +96,15 @@ TEST(TopicMonitor, MeasuresDdsperfsRateWithin5PercentAndDetectsItsDropout) {
   EXPECT_GE(figures.value("publishers", 0), 1) << figures.dump();
   ASSERT_TRUE(figures.contains("types"));
   EXPECT_FALSE(figures["types"].empty()) << figures.dump();
+  // The same figures for Prometheus.
+  httplib::Client client(v.http_url());
+  auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+  EXPECT_NE(
+      metrics->body.find(R"(vigil_topic_rate_hertz{component="lidar",topic="DDSPerfRDataOU"})"),
+      std::string::npos);
+  EXPECT_NE(metrics->body.find(R"(vigil_topic_level{component="lidar",topic="DDSPerfRDataOU"} 0)"),
+            std::string::npos);
 
   // The publisher stops (frozen: its process stays, its messages do not come).
   const pid_t pid = v.component("lidar")["pid"];
