@@ -171,6 +171,23 @@ export class DetailView {
     loopsEl.replaceChildren(
       ...loops.map(([n, lp]) => el('li', {}, el('b', { text: n }), ` last beat ${number(lp.age_ms, 0)} ms ago, deadline ${number(lp.deadline_ms, 0)} ms, ${lp.beats} beats`)),
     );
+    // Topic monitors: the figures as vigild judged them at its last 100 ms tick.
+    const topics = Array.isArray(node.topics) ? node.topics : [];
+    const topicsEl = this.q('.detail-topics');
+    topicsEl.hidden = topics.length === 0;
+    topicsEl.replaceChildren(
+      ...topics.map((t) => {
+        const limits = [
+          t.min_rate_hz != null ? `min ${number(t.min_rate_hz, 1)} Hz` : null,
+          t.max_rate_hz != null ? `max ${number(t.max_rate_hz, 1)} Hz` : null,
+          t.stale_after_ms != null ? `stale after ${number(t.stale_after_ms, 0)} ms` : null,
+        ].filter(Boolean).join(', ');
+        return el('li', { class: t.level === 'OK' ? '' : 'warn' }, el('b', { text: t.topic }),
+          ` ${t.level}: ${number(t.rate_hz, 2)} Hz, jitter ${number(t.jitter_ms, 1)} ms, ` +
+          `largest gap ${number(t.largest_gap_ms, 0)} ms, last ${number(t.age_ms, 0)} ms ago, ` +
+          `${t.publishers ?? 0} publisher(s) (${limits})`);
+      }),
+    );
     this.q('[data-action=start]').disabled = state === 'running' || state === 'starting';
     this.q('[data-action=stop]').disabled = state === 'stopped' || state === 'stopping';
   }
