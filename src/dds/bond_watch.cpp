@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
 
 #include "bond_messages.h"
 
@@ -12,13 +11,7 @@ Result<std::unique_ptr<BondWatch>> BondWatch::create(dds_entity_t participant,
                                                      const std::set<std::string>& topics,
                                                      OnStatus on_status) {
   std::unique_ptr<BondWatch> watch(new BondWatch(std::move(on_status)));
-  const dds_entity_t participants =
-      dds_create_reader(participant, DDS_BUILTIN_TOPIC_DCPSPARTICIPANT, nullptr, nullptr);
-  if (participants < 0) {
-    return make_error(
-        fmt::format("dds: cannot read DCPSParticipant: {}", dds_strretcode(participants)));
-  }
-  watch->participants_reader_ = Entity(participants);
+  if (auto r = WriterPids::open(participant, watch->writer_pids_); !r) return make_error(r.error());
   // Best effort matches reliable and best-effort writers alike; the weakest liveliness with
   // no lease matches every writer's. Keep a few samples: several writers share the one
   // (keyless) instance, and a broken bond's active=false must not be overwritten unread.
@@ -79,46 +72,11 @@ void BondWatch::take(TopicReader& r) {
       status.id = s->id != nullptr ? s->id : "";
       status.instance_id = s->instance_id != nullptr ? s->instance_id : "";
       status.active = s->active;
-      status.writer_pid = pid_of(reader, infos[i].publication_handle);
+      status.writer_pid = writer_pids_.pid_of(reader, infos[i].publication_handle);
       on_status_(status);
     }
     dds_return_loan(reader, samples, n);
   }
-}
-
-// The writer's process: its participant's __Pid property, which Cyclone sets from getpid()
-// of the writing process; the same resolution as DdsBridge::pid_of. Cached per publication.
-pid_t BondWatch::pid_of(dds_entity_t reader, dds_instance_handle_t publication) {
-  {
-    std::lock_guard lock(pid_cache_mutex_);
-    if (auto it = pid_of_publication_.find(publication); it != pid_of_publication_.end()) {
-      return it->second;
-    }
-  }
-  pid_t pid = 0;
-  dds_builtintopic_endpoint_t* endpoint = dds_get_matched_publication_data(reader, publication);
-  if (endpoint != nullptr) {
-    void* samples[1] = {};
-    dds_sample_info_t infos[1];
-    if (dds_read_instance(participants_reader_.get(), samples, infos, 1, 1,
-                          endpoint->participant_instance_handle) == 1) {
-      const auto* p = static_cast<dds_builtintopic_participant_t*>(samples[0]);
-      char* value = nullptr;
-      if (infos[0].valid_data && dds_qget_prop(p->qos, "__Pid", &value)) {
-        pid = static_cast<pid_t>(std::strtol(value, nullptr, 10));
-        dds_free(value);
-      }
-      dds_return_loan(participants_reader_.get(), samples, 1);
-    }
-    dds_builtintopic_free_endpoint(endpoint);
-  }
-  if (pid > 0) {
-    std::lock_guard lock(pid_cache_mutex_);
-    // Writers come and go with restarts; the cache stays small.
-    if (pid_of_publication_.size() >= 4096) pid_of_publication_.clear();
-    pid_of_publication_[publication] = pid;
-  }
-  return pid;
 }
 
 }  // namespace vigil::dds

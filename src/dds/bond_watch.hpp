@@ -20,6 +20,7 @@
 
 #include "common/result.hpp"
 #include "dds/dds_bridge.hpp"
+#include "dds/writer_pids.hpp"
 
 namespace vigil::dds {
 
@@ -54,12 +55,9 @@ class BondWatch {
   explicit BondWatch(OnStatus on_status) : on_status_(std::move(on_status)) {}
   static void on_data(dds_entity_t reader, void* topic_reader);
   void take(TopicReader& r);
-  pid_t pid_of(dds_entity_t reader, dds_instance_handle_t publication);
 
   OnStatus on_status_;
-  Entity participants_reader_;  // DCPSParticipant: a writer's process id
-  std::mutex pid_cache_mutex_;  // readers of different topics may call back concurrently
-  std::map<dds_instance_handle_t, pid_t> pid_of_publication_;
+  WriterPids writer_pids_;
   // Last: deleted first (in ~BondWatch), which waits for running listeners to return.
   std::vector<std::unique_ptr<TopicReader>> readers_;
 };

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <vector>
 
 #include "ros2_messages.h"
@@ -103,13 +102,7 @@ Result<void> DdsBridge::start_heartbeats(OnBeat on_beat, OnLost on_lost) {
   on_beat_ = std::move(on_beat);
   on_lost_ = std::move(on_lost);
   const dds_entity_t participant = participant_.get();
-  const dds_entity_t participants =
-      dds_create_reader(participant, DDS_BUILTIN_TOPIC_DCPSPARTICIPANT, nullptr, nullptr);
-  if (participants < 0) {
-    return make_error(
-        fmt::format("dds: cannot read DCPSParticipant: {}", dds_strretcode(participants)));
-  }
-  participants_reader_ = Entity(participants);
+  if (auto r = WriterPids::open(participant, writer_pids_); !r) return make_error(r.error());
   const dds_entity_t topic = dds_create_topic(participant, &vigil_msgs_msg_dds__Heartbeat__desc,
                                               "rt/vigil/heartbeat", nullptr, nullptr);
   if (topic < 0) {
@@ -147,7 +140,7 @@ void DdsBridge::take_heartbeats(dds_entity_t reader) {
   while ((n = dds_take(reader, samples, infos, kBatch, kBatch)) > 0) {
     for (int i = 0; i < n; ++i) {
       if (!infos[i].valid_data) continue;
-      const pid_t pid = pid_of(reader, infos[i].publication_handle);
+      const pid_t pid = writer_pids_.pid_of(reader, infos[i].publication_handle);
       if (pid > 0) on_beat_(infos[i].publication_handle, pid);
     }
     dds_return_loan(reader, samples, n);
@@ -168,41 +161,6 @@ void DdsBridge::on_liveliness_changed(dds_entity_t reader, dds_liveliness_change
     dds_builtintopic_free_endpoint(endpoint);
   }
   bridge->on_lost_(status.last_publication_handle, lease);
-}
-
-// The writer's process: its participant's __Pid property, which Cyclone sets from getpid()
-// of the writing process. Cached per publication.
-pid_t DdsBridge::pid_of(dds_entity_t reader, dds_instance_handle_t publication) {
-  {
-    std::lock_guard lock(pid_cache_mutex_);
-    if (auto it = pid_of_publication_.find(publication); it != pid_of_publication_.end()) {
-      return it->second;
-    }
-  }
-  pid_t pid = 0;
-  dds_builtintopic_endpoint_t* endpoint = dds_get_matched_publication_data(reader, publication);
-  if (endpoint != nullptr) {
-    void* samples[1] = {};
-    dds_sample_info_t infos[1];
-    if (dds_read_instance(participants_reader_.get(), samples, infos, 1, 1,
-                          endpoint->participant_instance_handle) == 1) {
-      const auto* p = static_cast<dds_builtintopic_participant_t*>(samples[0]);
-      char* value = nullptr;
-      if (infos[0].valid_data && dds_qget_prop(p->qos, "__Pid", &value)) {
-        pid = static_cast<pid_t>(std::strtol(value, nullptr, 10));
-        dds_free(value);
-      }
-      dds_return_loan(participants_reader_.get(), samples, 1);
-    }
-    dds_builtintopic_free_endpoint(endpoint);
-  }
-  if (pid > 0) {
-    std::lock_guard lock(pid_cache_mutex_);
-    // Writers come and go with restarts; the cache stays small.
-    if (pid_of_publication_.size() >= 4096) pid_of_publication_.clear();
-    pid_of_publication_[publication] = pid;
-  }
-  return pid;
 }
 
 Result<void> DdsBridge::publish(const SystemMode& m) {

@@ -14,6 +14,7 @@
 #include "common/result.hpp"
 #include "config/spec.hpp"
 #include "dds/diagnostics.hpp"
+#include "dds/writer_pids.hpp"
 
 namespace vigil::dds {
 
@@ -73,21 +74,18 @@ class DdsBridge {
 
  private:
   DdsBridge() = default;
-  Entity participant_;  // declared first: destroyed last, and takes its children with it
+  Entity participant_;      // declared first: destroyed last, and takes its children with it
+  WriterPids writer_pids_;  // used by the readers' listeners: destroyed after them
   Entity diagnostics_writer_;
   Entity mode_writer_;
   Entity heartbeat_reader_;
-  Entity participants_reader_;  // DCPSParticipant: a writer's process id
   OnBeat on_beat_;
   OnLost on_lost_;
-  std::mutex pid_cache_mutex_;
-  std::map<dds_instance_handle_t, pid_t> pid_of_publication_;
 
   static void on_heartbeat_data(dds_entity_t reader, void* self);
   static void on_liveliness_changed(dds_entity_t reader, dds_liveliness_changed_status_t status,
                                     void* self);
   void take_heartbeats(dds_entity_t reader);
-  pid_t pid_of(dds_entity_t reader, dds_instance_handle_t publication);
 };
 
 }  // namespace vigil::dds
