@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "integration/harness.hpp"
+#include "support/dds_env.hpp"
 
 extern char** environ;
 
@@ -19,9 +20,9 @@ namespace {
 
 // Every participant of this test and the vigild it starts: loopback, unicast, and a domain
 // of its own (tests run in parallel).
-int use_loopback_dds() {
-  ::setenv("CYCLONEDDS_URI", "file://" VIGIL_SOURCE_DIR "/dds/cyclonedds-loopback.xml", 1);
-  const int domain = 1 + static_cast<int>(::getpid() % 200);
+int join_private_domain() {
+  use_loopback_dds();
+  const int domain = private_domain();
   ::setenv("ROS_DOMAIN_ID", std::to_string(domain).c_str(), 1);
   return domain;
 }
@@ -85,7 +86,7 @@ std::vector<json> bond_warnings(const Vigild& v, const std::string& component) {
 // never fires. The lifecycle manager's side of the bond (same id, another process) is seen
 // and not counted for the component.
 TEST(Bond, KeepsAComponentHealthyWhileItsNodeBeats) {
-  const int domain = use_loopback_dds();
+  const int domain = join_private_domain();
   Vigild v(config(domain,
                   "    - name: controller_server\n"
                   "      command: [@BIN@/bond_peer, --id, controller_server]\n" +
@@ -116,7 +117,7 @@ TEST(Bond, KeepsAComponentHealthyWhileItsNodeBeats) {
 
 // A node that stops beating but keeps running (a hung executor) is a hang after the timeout.
 TEST(Bond, DetectsANodeThatStopsBeatingAsAHang) {
-  const int domain = use_loopback_dds();
+  const int domain = join_private_domain();
   Vigild v(config(domain,
                   "    - name: planner_server\n"
                   "      command: [@BIN@/bond_peer, --id, planner_server, --stop-after, 2500]\n" +
@@ -139,7 +140,7 @@ TEST(Bond, DetectsANodeThatStopsBeatingAsAHang) {
 // test's own bond_peers, one beating and one breaking the bond) neither keep it alive nor
 // warn about it.
 TEST(Bond, CountsOnlyMessagesFromTheComponentsOwnProcesses) {
-  const int domain = use_loopback_dds();
+  const int domain = join_private_domain();
   Vigild v(config(domain,
                   "    - name: bt_navigator\n"
                   "      command: [@BIN@/robot_sim, --no-heartbeat]\n" +
@@ -165,7 +166,7 @@ TEST(Bond, CountsOnlyMessagesFromTheComponentsOwnProcesses) {
 // source bond while it keeps running; its active=false messages are not beats, so the
 // watchdog then reports the hang.
 TEST(Bond, ABrokenBondIsAWarningAndNotABeat) {
-  const int domain = use_loopback_dds();
+  const int domain = join_private_domain();
   Vigild v(config(domain,
                   "    - name: smoother_server\n"
                   "      command: [@BIN@/bond_peer, --id, smoother_server, --break-after, 1500]\n" +

@@ -15,20 +15,10 @@
 
 #include "integration/harness.hpp"
 #include "ros2_messages.h"
+#include "support/dds_env.hpp"
 
 namespace vigil::testing {
 namespace {
-
-// Every participant in this test process and the vigild it starts: loopback, unicast.
-void use_loopback_dds() {
-  ::setenv("CYCLONEDDS_URI", "file://" VIGIL_SOURCE_DIR "/dds/cyclonedds-loopback.xml",
-           /*overwrite=*/1);
-}
-
-// Tests run in parallel: each on a domain of its own.
-int test_domain() {
-  return 1 + static_cast<int>(::getpid() % 200);
-}
 
 // XCDR1, little endian, as ROS 2 (rmw_cyclonedds_cpp) writes it: a 4-byte encapsulation
 // header {0x00, 0x01, options 0x00 0x00}; then each primitive aligned to its size relative to
@@ -168,7 +158,7 @@ root:
 
 TEST(Diagnostics, PublishesEachComponentAsROS2DoesByteForByte) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   DiagnosticsReader reader(domain);
   Vigild v(config(domain));
   v.start();
@@ -216,7 +206,7 @@ TEST(Diagnostics, PublishesEachComponentAsROS2DoesByteForByte) {
 
 TEST(Diagnostics, TopicAndTypeNamesAndQosAreROS2s) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   DiagnosticsReader reader(domain);
   Vigild v(config(domain));
   v.start();
@@ -253,7 +243,7 @@ TEST(Diagnostics, TopicAndTypeNamesAndQosAreROS2s) {
 
 TEST(SystemModeTopic, ALateJoinerGetsTheCurrentModeAtOnce) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   Vigild v(config(domain));
   v.start();
   v.wait_for("lidar", "ready");
@@ -289,7 +279,7 @@ TEST(SystemModeTopic, ALateJoinerGetsTheCurrentModeAtOnce) {
 // process through the participant's __Pid), and catches it when they stop.
 TEST(DdsHeartbeats, KeepAComponentAliveAndTheirSilenceIsAHang) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   Vigild v(R"(
 dds: {domain: )" +
            std::to_string(domain) + R"(}
@@ -321,7 +311,7 @@ root:
 // heartbeats naming the component, and vigild drops them (not from its processes).
 TEST(DdsHeartbeats, AreAcceptedOnlyFromTheComponentsOwnProcesses) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   Vigild v(R"(
 dds: {domain: )" +
            std::to_string(domain) + R"(}

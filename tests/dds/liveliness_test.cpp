@@ -11,19 +11,12 @@
 
 #include "integration/harness.hpp"
 #include "process/proc_stat.hpp"
+#include "support/dds_env.hpp"
 
 namespace vigil::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-void use_loopback_dds() {
-  ::setenv("CYCLONEDDS_URI", "file://" VIGIL_SOURCE_DIR "/dds/cyclonedds-loopback.xml", 1);
-}
-
-int test_domain() {
-  return 1 + static_cast<int>(::getpid() % 200);
-}
 
 // The child of `parent` whose command name is `comm`, or 0.
 pid_t child_named(pid_t parent, const std::string& comm) {
@@ -52,7 +45,7 @@ std::int64_t mono_us() {
 
 TEST(DdsLiveliness, AKilledHeartbeatWriterIsDetectedWithinItsLeasePlus50ms) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   // The main process lives on (sleep); only the writer dies, so nothing but the lease says so.
   // The watchdog timeout (5 s) is ten times the lease: a detection within the lease is
   // liveliness's.
@@ -99,7 +92,7 @@ root:
 
 TEST(DdsLiveliness, AWriterThatStopsBeatingButLivesIsAHangWithinItsLease) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   // The writer keeps its process and participant but stops writing after 1.5 s (its health
   // check turns false): MANUAL_BY_TOPIC liveliness lapses one lease later, long before the
   // 5 s watchdog would.

@@ -12,19 +12,12 @@
 #include <thread>
 
 #include "integration/harness.hpp"
+#include "support/dds_env.hpp"
 
 namespace vigil::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-void use_loopback_dds() {
-  ::setenv("CYCLONEDDS_URI", "file://" VIGIL_SOURCE_DIR "/dds/cyclonedds-loopback.xml", 1);
-}
-
-int test_domain() {
-  return 1 + static_cast<int>(::getpid() % 200);
-}
 
 std::string ddsperf() {
   for (const char* p : {"/usr/bin/ddsperf", "/usr/local/bin/ddsperf"}) {
@@ -84,7 +77,7 @@ double measured_rate(Vigild& v, json* figures = nullptr) {
 
 TEST(TopicMonitor, MeasuresDdsperfsRateWithin5PercentAndDetectsItsDropout) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   Vigild v(
       config(domain, 50, "OU", "{dds_topic: DDSPerfRDataOU, min_rate: 40Hz, stale_after: 500ms}"));
   v.start();
@@ -132,7 +125,7 @@ TEST(TopicMonitor, MeasuresDdsperfsRateWithin5PercentAndDetectsItsDropout) {
 
 TEST(TopicMonitor, AKeyedTopicAtAHigherRateAndARateTooLowWarns) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   // ddsperf publishes 200 Hz; the monitor wants at least 300 Hz: WARN, and nothing restarts.
   Vigild v(
       config(domain, 200, "KS", "{dds_topic: DDSPerfRDataKS, min_rate: 300Hz, stale_after: 1s}"));
@@ -153,7 +146,7 @@ TEST(TopicMonitor, AKeyedTopicAtAHigherRateAndARateTooLowWarns) {
 
 TEST(TopicMonitor, ASensorThatNeverPublishesIsStaleAfterGrace) {
   use_loopback_dds();
-  const int domain = test_domain();
+  const int domain = private_domain();
   // Publishing on another topic than the one watched: the watched one never appears.
   Vigild v(config(domain, 10, "OU", "{topic: /scan, stale_after: 500ms, action: warn}"));
   v.start();

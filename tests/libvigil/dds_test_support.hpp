@@ -9,20 +9,16 @@
 #include <functional>
 #include <thread>
 
+#include "support/dds_env.hpp"
+
 namespace vigil::dds_testing {
 
 using namespace std::chrono_literals;
 
-// Every participant in the test process: loopback, unicast (the machine has no other network).
-inline void use_loopback_dds() {
-  ::setenv("CYCLONEDDS_URI", "file://" VIGIL_SOURCE_DIR "/dds/cyclonedds-loopback.xml", 1);
-}
+using testing::use_loopback_dds;
 
-// Test processes run in parallel (ctest -j) and tests in one process one after another: each
-// test gets a domain of its own.
 inline std::uint32_t private_domain() {
-  static int next = 0;
-  return 1 + static_cast<std::uint32_t>((::getpid() * 7 + next++) % 200);
+  return static_cast<std::uint32_t>(testing::private_domain());
 }
 
 // Polls `condition` until it holds or `deadline` passes.
