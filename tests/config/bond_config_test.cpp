@@ -2,6 +2,7 @@
 // precise FILE:LINE:COL error for each way to get it wrong.
 #include <gtest/gtest.h>
 
+#include "config/bad_config_case.hpp"
 #include "config/loader.hpp"
 
 namespace vigil::config {
@@ -82,61 +83,51 @@ TEST(BondConfig, BondIsPartOfTheComponentsBehaviourForReload) {
   EXPECT_FALSE(first_component(*a.spec).same_behaviour(first_component(*b.spec)));
 }
 
-struct BadBond {
-  const char* what;
-  std::string yaml;
-  const char* error;  // the complete first error line
-};
-
-class BadBonds : public ::testing::TestWithParam<BadBond> {};
+class BadBonds : public ::testing::TestWithParam<BadConfigCase> {};
 
 TEST_P(BadBonds, ReportExactLocationAndMessage) {
-  const auto& c = GetParam();
-  auto r = load(c.yaml);
-  EXPECT_FALSE(r.ok()) << c.what;
-  ASSERT_FALSE(r.errors.empty()) << c.what;
-  EXPECT_EQ(r.errors.front().format(), c.error) << c.what << "\nall errors:\n" << r.format_errors();
+  expect_first_error(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(
     BondConfig, BadBonds,
     ::testing::Values(
-        BadBond{"bond without dds", with_watchdog("{bond: true}", /*dds=*/false),
-                "robot.yaml:5:24: error: watchdog.bond reads ROS 2 bond messages over DDS: add a "
-                "'dds' section to the config (e.g. dds: {domain: 0})"},
-        BadBond{"unknown key in bond", with_watchdog("{bond: {topc: /bond}}"),
-                "robot.yaml:6:25: error: unknown key 'topc' in watchdog.bond (did you mean "
-                "'topic'?)"},
-        BadBond{"bond as a list", with_watchdog("{bond: [a]}"),
-                "robot.yaml:6:24: error: watchdog.bond must be true or a mapping {topic, id}, not "
-                "a list"},
-        BadBond{"bond not a boolean", with_watchdog("{bond: maybe}"),
-                "robot.yaml:6:24: error: watchdog.bond must be true or false, not 'maybe'"},
-        BadBond{"relative topic", with_watchdog("{bond: {topic: bond}}"),
-                "robot.yaml:6:32: error: watchdog.bond.topic 'bond' must be an absolute ROS 2 "
-                "topic name (e.g. /bond): '/' then letters, digits, '_' and '/'"},
-        BadBond{"topic with a trailing slash", with_watchdog("{bond: {topic: /bond/}}"),
-                "robot.yaml:6:32: error: watchdog.bond.topic '/bond/' must be an absolute ROS 2 "
-                "topic name (e.g. /bond): '/' then letters, digits, '_' and '/'"},
-        BadBond{"empty id", with_watchdog("{bond: {id: ''}}"),
-                "robot.yaml:6:29: error: watchdog.bond.id must not be empty"},
-        BadBond{"unknown watchdog key near bond", with_watchdog("{bnd: true}"),
-                "robot.yaml:6:18: error: unknown key 'bnd' in watchdog (did you mean 'bond'?)"},
-        BadBond{"two components on one bond",
-                "dds: {domain: 3}\n"
-                "root:\n"
-                "  children:\n"
-                "    - {name: a, command: [/bin/true], watchdog: {bond: {id: x}}}\n"
-                "    - {name: b, command: [/bin/true], watchdog: {bond: {id: x}}}\n",
-                "robot.yaml:5:7: error: component 'b': bond 'x' on /bond is already the watchdog "
-                "of component 'a'; give each its own watchdog.bond.id"}),
-    [](const ::testing::TestParamInfo<BadBond>& info) {
-      std::string name;
-      for (const char* p = info.param.what; *p != '\0'; ++p) {
-        name += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
-      }
-      return name;
-    });
+        BadConfigCase{
+            "bond without dds", with_watchdog("{bond: true}", /*dds=*/false),
+            "robot.yaml:5:24: error: watchdog.bond reads ROS 2 bond messages over DDS: add a "
+            "'dds' section to the config (e.g. dds: {domain: 0})"},
+        BadConfigCase{"unknown key in bond", with_watchdog("{bond: {topc: /bond}}"),
+                      "robot.yaml:6:25: error: unknown key 'topc' in watchdog.bond (did you mean "
+                      "'topic'?)"},
+        BadConfigCase{
+            "bond as a list", with_watchdog("{bond: [a]}"),
+            "robot.yaml:6:24: error: watchdog.bond must be true or a mapping {topic, id}, not "
+            "a list"},
+        BadConfigCase{"bond not a boolean", with_watchdog("{bond: maybe}"),
+                      "robot.yaml:6:24: error: watchdog.bond must be true or false, not 'maybe'"},
+        BadConfigCase{
+            "relative topic", with_watchdog("{bond: {topic: bond}}"),
+            "robot.yaml:6:32: error: watchdog.bond.topic 'bond' must be an absolute ROS 2 "
+            "topic name (e.g. /bond): '/' then letters, digits, '_' and '/'"},
+        BadConfigCase{
+            "topic with a trailing slash", with_watchdog("{bond: {topic: /bond/}}"),
+            "robot.yaml:6:32: error: watchdog.bond.topic '/bond/' must be an absolute ROS 2 "
+            "topic name (e.g. /bond): '/' then letters, digits, '_' and '/'"},
+        BadConfigCase{"empty id", with_watchdog("{bond: {id: ''}}"),
+                      "robot.yaml:6:29: error: watchdog.bond.id must not be empty"},
+        BadConfigCase{
+            "unknown watchdog key near bond", with_watchdog("{bnd: true}"),
+            "robot.yaml:6:18: error: unknown key 'bnd' in watchdog (did you mean 'bond'?)"},
+        BadConfigCase{
+            "two components on one bond",
+            "dds: {domain: 3}\n"
+            "root:\n"
+            "  children:\n"
+            "    - {name: a, command: [/bin/true], watchdog: {bond: {id: x}}}\n"
+            "    - {name: b, command: [/bin/true], watchdog: {bond: {id: x}}}\n",
+            "robot.yaml:5:7: error: component 'b': bond 'x' on /bond is already the watchdog "
+            "of component 'a'; give each its own watchdog.bond.id"}),
+    bad_config_case_name);
 
 }  // namespace
 }  // namespace vigil::config

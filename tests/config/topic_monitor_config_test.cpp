@@ -2,6 +2,7 @@
 // error for each way to get it wrong.
 #include <gtest/gtest.h>
 
+#include "config/bad_config_case.hpp"
 #include "config/loader.hpp"
 
 namespace vigil::config {
@@ -55,74 +56,64 @@ TEST(TopicMonitorConfig, RawDdsTopicAndEveryOption) {
   EXPECT_EQ(t.action, MonitorAction::warn);
 }
 
-struct BadMonitor {
-  const char* what;
-  std::string yaml;
-  const char* error;  // the complete first error line
-};
-
-class BadMonitors : public ::testing::TestWithParam<BadMonitor> {};
+class BadMonitors : public ::testing::TestWithParam<BadConfigCase> {};
 
 TEST_P(BadMonitors, ReportExactLocationAndMessage) {
-  const auto& c = GetParam();
-  auto r = load(c.yaml);
-  EXPECT_FALSE(r.ok()) << c.what;
-  ASSERT_FALSE(r.errors.empty()) << c.what;
-  EXPECT_EQ(r.errors.front().format(), c.error) << c.what << "\nall errors:\n" << r.format_errors();
+  expect_first_error(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(
     TopicMonitorConfig, BadMonitors,
     ::testing::Values(
-        BadMonitor{"without dds", with_monitors("[{topic: /scan, stale_after: 1s}]", false),
-                   "robot.yaml:6:18: error: monitors[0] watches a DDS topic: enable DDS with a "
-                   "top-level dds: {domain: N} section"},
-        BadMonitor{"not a list", with_monitors("{topic: /scan}"),
-                   "robot.yaml:6:17: error: monitors must be a list of {topic: ...} entries, not "
-                   "a mapping"},
-        BadMonitor{"relative topic", with_monitors("[{topic: scan, stale_after: 1s}]"),
-                   "robot.yaml:6:26: error: monitors[0].topic must be an absolute ROS 2 topic "
-                   "name such as /scan (letters, digits, _ and /), not 'scan'"},
-        BadMonitor{"no topic", with_monitors("[{min_rate: 8Hz}]"),
-                   "robot.yaml:6:18: error: monitors[0] needs topic: /name (or dds_topic: NAME)"},
-        BadMonitor{"both names", with_monitors("[{topic: /a, dds_topic: b, stale_after: 1s}]"),
-                   "robot.yaml:6:18: error: monitors[0]: give topic (a ROS 2 name) or dds_topic, "
-                   "not both"},
-        BadMonitor{"nothing to judge", with_monitors("[{topic: /scan}]"),
-                   "robot.yaml:6:18: error: monitors[0] (/scan) needs min_rate, max_rate, "
-                   "stale_after or several"},
-        BadMonitor{"rate without unit", with_monitors("[{topic: /scan, min_rate: 8}]"),
-                   "robot.yaml:6:43: error: monitors[0].min_rate must be a rate such as 10Hz "
-                   "(above 0, at most 1MHz), not '8'"},
-        BadMonitor{"zero rate", with_monitors("[{topic: /scan, min_rate: 0Hz}]"),
-                   "robot.yaml:6:43: error: monitors[0].min_rate must be a rate such as 10Hz "
-                   "(above 0, at most 1MHz), not '0Hz'"},
-        BadMonitor{"min above max",
-                   with_monitors("[{topic: /scan, min_rate: 20Hz, max_rate: 10Hz}]"),
-                   "robot.yaml:6:59: error: monitors[0].max_rate must be above min_rate"},
-        BadMonitor{"window too short for the rate",
-                   with_monitors("[{topic: /scan, min_rate: 1Hz, window: 1s}]"),
-                   "robot.yaml:6:43: error: monitors[0]: at 1Hz a window of 1.0s holds fewer than "
-                   "2 messages; raise window"},
-        BadMonitor{"unknown key", with_monitors("[{topic: /scan, stale_aftr: 1s}]"),
-                   "robot.yaml:6:33: error: unknown key 'stale_aftr' in monitors[0] (did you "
-                   "mean 'stale_after'?)"},
-        BadMonitor{"resource figure under monitors", with_monitors("[{rss: {warn: 1GiB}}]"),
-                   "robot.yaml:6:18: error: monitors[0]: resource monitors go under resources: "
-                   "(resources.rss), not monitors:"},
-        BadMonitor{"twice",
-                   with_monitors("[{topic: /a, stale_after: 1s}, {topic: /a, "
-                                 "stale_after: 2s}]"),
-                   "robot.yaml:6:48: error: monitors[1]: /a is monitored twice in this "
-                   "component"},
-        BadMonitor{"hook without action hook",
-                   with_monitors("[{topic: /a, stale_after: 1s, hook: [/bin/true]}]"),
-                   "robot.yaml:6:53: error: monitors[0].hook is only run with action: hook"}),
-    [](const auto& info) {
-      std::string name;
-      for (const char* p = info.param.what; *p; ++p) name += std::isalnum(*p) ? *p : '_';
-      return name;
-    });
+        BadConfigCase{"without dds", with_monitors("[{topic: /scan, stale_after: 1s}]", false),
+                      "robot.yaml:6:18: error: monitors[0] watches a DDS topic: enable DDS with a "
+                      "top-level dds: {domain: N} section"},
+        BadConfigCase{
+            "not a list", with_monitors("{topic: /scan}"),
+            "robot.yaml:6:17: error: monitors must be a list of {topic: ...} entries, not "
+            "a mapping"},
+        BadConfigCase{"relative topic", with_monitors("[{topic: scan, stale_after: 1s}]"),
+                      "robot.yaml:6:26: error: monitors[0].topic must be an absolute ROS 2 topic "
+                      "name such as /scan (letters, digits, _ and /), not 'scan'"},
+        BadConfigCase{
+            "no topic", with_monitors("[{min_rate: 8Hz}]"),
+            "robot.yaml:6:18: error: monitors[0] needs topic: /name (or dds_topic: NAME)"},
+        BadConfigCase{
+            "both names", with_monitors("[{topic: /a, dds_topic: b, stale_after: 1s}]"),
+            "robot.yaml:6:18: error: monitors[0]: give topic (a ROS 2 name) or dds_topic, "
+            "not both"},
+        BadConfigCase{"nothing to judge", with_monitors("[{topic: /scan}]"),
+                      "robot.yaml:6:18: error: monitors[0] (/scan) needs min_rate, max_rate, "
+                      "stale_after or several"},
+        BadConfigCase{"rate without unit", with_monitors("[{topic: /scan, min_rate: 8}]"),
+                      "robot.yaml:6:43: error: monitors[0].min_rate must be a rate such as 10Hz "
+                      "(above 0, at most 1MHz), not '8'"},
+        BadConfigCase{"zero rate", with_monitors("[{topic: /scan, min_rate: 0Hz}]"),
+                      "robot.yaml:6:43: error: monitors[0].min_rate must be a rate such as 10Hz "
+                      "(above 0, at most 1MHz), not '0Hz'"},
+        BadConfigCase{"min above max",
+                      with_monitors("[{topic: /scan, min_rate: 20Hz, max_rate: 10Hz}]"),
+                      "robot.yaml:6:59: error: monitors[0].max_rate must be above min_rate"},
+        BadConfigCase{
+            "window too short for the rate",
+            with_monitors("[{topic: /scan, min_rate: 1Hz, window: 1s}]"),
+            "robot.yaml:6:43: error: monitors[0]: at 1Hz a window of 1.0s holds fewer than "
+            "2 messages; raise window"},
+        BadConfigCase{"unknown key", with_monitors("[{topic: /scan, stale_aftr: 1s}]"),
+                      "robot.yaml:6:33: error: unknown key 'stale_aftr' in monitors[0] (did you "
+                      "mean 'stale_after'?)"},
+        BadConfigCase{"resource figure under monitors", with_monitors("[{rss: {warn: 1GiB}}]"),
+                      "robot.yaml:6:18: error: monitors[0]: resource monitors go under resources: "
+                      "(resources.rss), not monitors:"},
+        BadConfigCase{"twice",
+                      with_monitors("[{topic: /a, stale_after: 1s}, {topic: /a, "
+                                    "stale_after: 2s}]"),
+                      "robot.yaml:6:48: error: monitors[1]: /a is monitored twice in this "
+                      "component"},
+        BadConfigCase{"hook without action hook",
+                      with_monitors("[{topic: /a, stale_after: 1s, hook: [/bin/true]}]"),
+                      "robot.yaml:6:53: error: monitors[0].hook is only run with action: hook"}),
+    bad_config_case_name);
 
 }  // namespace
 }  // namespace vigil::config
