@@ -157,6 +157,7 @@ class Loader {
     spec.root = parse_group(root, "root", /*is_root=*/true);
     check_tree(spec.root);
     check_bonds(spec);
+    if (auto n = doc["modes"]) parse_modes(n, spec);
     return finish(std::move(spec));
   }
 
@@ -590,6 +591,103 @@ class Loader {
     } else if (action == MonitorAction::hook) {
       error(node, fmt::format("{} has action: hook but no hook: [argv]", what));
     }
+  }
+
+  // ---- modes: declared from the least to the most severe ----
+
+  void parse_modes(const YAML::Node& node, SystemSpec& spec) {
+    if (!expect_map(node, "modes")) return;
+    if (node.size() == 0) {
+      error(node, "modes must list at least the default mode, e.g. modes: {nominal: {}}");
+      return;
+    }
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      ModeSpec m;
+      m.location = at(it->first);
+      auto name = scalar(it->first, "mode name");
+      if (!name) continue;
+      if (!valid_name(*name)) {
+        error(it->first,
+              fmt::format("mode name '{}' must be 1-64 letters, digits, '_', '-' or '.'", *name));
+        continue;
+      }
+      if (!seen.insert(*name).second) {
+        error(it->first, fmt::format("mode '{}' is declared twice", *name));
+        continue;
+      }
+      m.name = *name;
+      const std::string what = "modes." + m.name;
+      const YAML::Node body = it->second;
+      const bool is_default = spec.modes.empty();
+      if (body.IsNull()) {
+        if (!is_default) error(it->first, fmt::format("{} needs a rule: when: \"...\"", what));
+        spec.modes.push_back(std::move(m));
+        continue;
+      }
+      if (!expect_map(body, what)) continue;
+      check_keys(body,
+                 {"when", "publish", "start", "stop", "hook", "enter_after", "exit_after", "dwell"},
+                 what);
+      if (auto w = body["when"]) {
+        if (is_default) {
+          error(w, fmt::format("{} is the default mode (the first one): it is active when no "
+                               "other rule holds and has no when:",
+                               what));
+        } else if (auto text = scalar(w, what + ".when")) {
+          m.when = *text;
+          m.when_at = at(w);
+          // A quoted rule starts one column after its quote.
+          if (w.Tag() == "!") m.when_at.column += 1;
+        }
+      } else if (!is_default) {
+        error(body, fmt::format("{} needs a rule: when: \"...\" (only the first mode, the "
+                                "default, has none)",
+                                what));
+      }
+      if (auto p = body["publish"]) {
+        if (expect_map(p, what + ".publish")) {
+          for (auto kv = p.begin(); kv != p.end(); ++kv) {
+            auto key = scalar(kv->first, what + ".publish key");
+            if (!kv->second.IsScalar()) {
+              error(kv->second, fmt::format("{}.publish.{} must be a number, a word or a string",
+                                            what, key.value_or("?")));
+              continue;
+            }
+            if (key) m.publish[*key] = kv->second.Scalar();
+          }
+        }
+      }
+      if (auto s = body["start"]) m.start = string_list(s, what + ".start");
+      if (auto s = body["stop"]) m.stop = string_list(s, what + ".stop");
+      for (const auto& [list, key] : {std::pair{&m.start, "start"}, std::pair{&m.stop, "stop"}}) {
+        for (const auto& target : *list) {
+          if (names_.count(target) == 0) {
+            error(body[key], fmt::format("{}.{}: no component or group named '{}'{}", what, key,
+                                         target, did_you_mean(target, known_names())));
+          }
+        }
+      }
+      if (auto h = body["hook"]) {
+        m.hook = string_list(h, what + ".hook");
+        if (m.hook.empty() && h.IsSequence()) error(h, what + ".hook must not be empty");
+        if (!m.hook.empty()) resolve_executable(h, m.hook[0], "");
+      }
+      for (const auto& [key, field] :
+           {std::pair{"enter_after", &m.enter_after}, std::pair{"exit_after", &m.exit_after},
+            std::pair{"dwell", &m.dwell}}) {
+        if (auto d = body[key]) {
+          if (auto v = duration(d, what + "." + key)) *field = *v;
+        }
+      }
+      spec.modes.push_back(std::move(m));
+    }
+  }
+
+  std::vector<std::string_view> known_names() const {
+    std::vector<std::string_view> out;
+    for (const auto& [name, where] : names_) out.push_back(name);
+    return out;
   }
 
   // A rate such as 8Hz, 8 Hz, 0.5Hz or 2kHz.

@@ -326,6 +326,25 @@ struct DdsSpec {
   Duration diagnostics_period = 1s;  // and on every change
 };
 
+// A system mode (see health/mode_manager.hpp). Modes are declared from the least to the most
+// severe; the first is the default and has no rule. While a mode is active its `publish` values
+// are the robot's, the components in `stop` are held stopped and those in `start` held
+// started; `hook` runs on entry.
+struct ModeSpec {
+  std::string name;
+  std::string when;        // the rule (health/mode_rule.hpp); empty for the default mode
+  SourceLocation when_at;  // where the rule's first character is
+  std::map<std::string, std::string> publish;
+  std::vector<std::string> start;
+  std::vector<std::string> stop;
+  std::vector<std::string> hook;  // argv, run on entry
+  Duration enter_after = 0s;      // the rule must hold this long before the mode is entered
+  Duration exit_after = 1s;       // ... and be false this long before it is left (hysteresis)
+  Duration dwell = 2s;            // the least time in the mode before a less severe one
+  SourceLocation location;
+  bool operator==(const ModeSpec&) const = default;
+};
+
 struct SystemSpec {
   std::string source_file;  // absolute path of the config
   std::string state_dir;    // absolute
@@ -334,6 +353,7 @@ struct SystemSpec {
   HistorySpec history;
   AlertsSpec alerts;
   DdsSpec dds;
+  std::vector<ModeSpec> modes;  // empty: no modes (the robot is always "nominal")
   GroupSpec root;
   FinalAction final_action = FinalAction::stop;
   EventLogSpec event_log;

@@ -5,7 +5,7 @@
 namespace vigil::health {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 25> kKinds{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 26> kKinds{{
     {EventKind::daemon_started, "daemon_started"},
     {EventKind::daemon_stopping, "daemon_stopping"},
     {EventKind::spawned, "spawned"},
@@ -31,6 +31,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 25> kKinds{{
     {EventKind::resource_exceeded, "resource_exceeded"},
     {EventKind::hook_finished, "hook_finished"},
     {EventKind::topic_stale, "topic_stale"},
+    {EventKind::mode_changed, "mode_changed"},
 }};
 
 constexpr std::array<std::pair<FailureKind, std::string_view>, 12> kFailures{{

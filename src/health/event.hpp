@@ -37,6 +37,7 @@ enum class EventKind {
   resource_exceeded,  // a resource monitor reached its fail level (detail: evidence, action)
   hook_finished,      // a monitor's hook command ran (detail: argv, status, output)
   topic_stale,        // a monitored topic went silent: sensor dropout (detail: figures, action)
+  mode_changed,       // the system mode changed (component "system"; detail: from, rule, atoms)
 };
 
 // Why a component failed; empty for events that are not failures.

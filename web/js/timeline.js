@@ -9,7 +9,7 @@ export const EVENT_KINDS = [
   'hang_detected', 'start_timeout', 'probe_failed', 'stop_requested', 'stop_escalated',
   'stopped', 'restart_scheduled', 'escalated', 'given_up', 'orphan_reaped', 'operator_command',
   'config_reloaded', 'status_changed', 'warning', 'warning_cleared', 'resource_exceeded',
-  'hook_finished', 'topic_stale',
+  'hook_finished', 'topic_stale', 'mode_changed',
 ];
 
 const FAILURE_KINDS = new Set([
