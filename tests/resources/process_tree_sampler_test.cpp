@@ -193,7 +193,10 @@ TEST(ProcessTreeSampler, CountsChildrenThatLivedAndDiedBetweenSamples) {
   (void)sampler.sample({runner.pid()}, MonoClock::now());
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const auto s = sampler.sample({runner.pid()}, MonoClock::now()).at(0);
-  EXPECT_GT(s.cpu_percent, 50.0);
+  // The runner itself only waits (about 0 %): anything well above that is its reaped helpers.
+  // Bounded loosely from below, since on a loaded machine (builds, other tests; load 9 was
+  // seen in CI) the helpers get a fraction of a core.
+  EXPECT_GT(s.cpu_percent, 10.0);
   EXPECT_LT(s.cpu_percent, 130.0);  // and not double-counted when a seen helper is reaped
   EXPECT_EQ(runner.stop(), 0);
 }
