@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 CXX=clang++ cmake -S . -B build-fuzz -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j2 --target fuzz_notify_message fuzz_config_loader fuzz_control_protocol fuzz_http_request
+cmake --build build-fuzz -j2 --target fuzz_notify_message fuzz_config_loader fuzz_control_protocol fuzz_http_request \
+  fuzz_mode_rule fuzz_mode_file
 mkdir -p build-fuzz/crashes
-for target in notify_message config_loader control_protocol http_request; do
+for target in notify_message config_loader control_protocol http_request mode_rule mode_file; do
   corpus=build-fuzz/corpus/$target
   mkdir -p "$corpus"
   cp -n fuzz/corpus/$target/* "$corpus"/ 2>/dev/null || true

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "health/mode_rule.hpp"
+
 namespace vigil::config {
 namespace {
 
@@ -112,7 +114,7 @@ class Loader {
     }
     check_keys(doc,
                {"state_dir", "root", "final_action", "event_log", "monitoring", "http", "history",
-                "alerts", "dds"},
+                "alerts", "dds", "modes"},
                "top level");
     if (auto n = doc["monitoring"]) parse_monitoring(n, spec.monitoring);
     if (auto n = doc["http"]) parse_http(n, spec.http);
@@ -626,9 +628,11 @@ class Loader {
         continue;
       }
       if (!expect_map(body, what)) continue;
+      const std::size_t errors_before = errors_.size();
       check_keys(body,
                  {"when", "publish", "start", "stop", "hook", "enter_after", "exit_after", "dwell"},
                  what);
+      const bool unknown_keys = errors_.size() > errors_before;
       if (auto w = body["when"]) {
         if (is_default) {
           error(w, fmt::format("{} is the default mode (the first one): it is active when no "
@@ -640,7 +644,7 @@ class Loader {
           // A quoted rule starts one column after its quote.
           if (w.Tag() == "!") m.when_at.column += 1;
         }
-      } else if (!is_default) {
+      } else if (!is_default && !unknown_keys) {
         error(body, fmt::format("{} needs a rule: when: \"...\" (only the first mode, the "
                                 "default, has none)",
                                 what));
@@ -681,6 +685,36 @@ class Loader {
         }
       }
       spec.modes.push_back(std::move(m));
+    }
+    check_mode_rules(spec);
+  }
+
+  // Each rule parsed against the tree; its errors point into the rule's own text.
+  void check_mode_rules(const SystemSpec& spec) {
+    health::KnownNodes known;
+    std::function<void(const GroupSpec&)> collect = [&](const GroupSpec& g) {
+      for (const auto& child : g.children) {
+        if (const auto* c = std::get_if<ComponentSpec>(&child.node)) {
+          known.emplace(c->name, health::NodeKind::component);
+        } else {
+          const auto& sub = std::get<GroupSpec>(child.node);
+          known.emplace(sub.name, health::NodeKind::group);
+          collect(sub);
+        }
+      }
+    };
+    collect(spec.root);
+    for (const auto& m : spec.modes) {
+      if (m.when.empty()) continue;
+      auto parsed = health::ModeRule::parse(m.when, known);
+      if (const auto* e = std::get_if<health::RuleError>(&parsed)) {
+        SourceLocation where = m.when_at;
+        // Rules are one line; in a folded or multi-line scalar the column is approximate.
+        if (m.when.find('\n') == std::string::npos) {
+          where.column += static_cast<int>(e->offset);
+        }
+        errors_.push_back({where, fmt::format("modes.{}.when: {}", m.name, e->message)});
+      }
     }
   }
 

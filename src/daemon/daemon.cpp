@@ -24,6 +24,7 @@
 #include "common/units.hpp"
 #include "config/loader.hpp"
 #include "daemon/asio_prober.hpp"
+#include "daemon/mode_controller.hpp"
 #include "daemon/pidfd_runner.hpp"
 #include "daemon/resource_watcher.hpp"
 #include "daemon/topic_watcher.hpp"
@@ -128,7 +129,7 @@ class Daemon final : public http::ApiBackend {
     runner_ = std::make_unique<PidfdRunner>(
         io_,
         RunnerOptions{spec_.state_dir + "/logs", spec_.state_dir + "/run",
-                      spec_.state_dir + "/notify.sock"},
+                      spec_.state_dir + "/notify.sock", spec_.state_dir + "/mode"},
         [this](const std::string& component, pid_t pid, const process::ExitStatus& status) {
           on_orphan(component, pid, status);
         });
@@ -186,6 +187,7 @@ class Daemon final : public http::ApiBackend {
     }
     supervisor_->start(previous);
     resources_->start();
+    start_modes();
     schedule_prune();
     tell_systemd_ready();
     spdlog::info("vigild running: {} (state in {})", spec_.source_file, spec_.state_dir);
@@ -338,6 +340,7 @@ class Daemon final : public http::ApiBackend {
     auto changes = supervisor_->reload(spec_);
     resources_->reconfigure(spec_);
     if (topic_watcher_) topic_watcher_->reconcile(spec_);
+    if (modes_) modes_->reconfigure(spec_);
     reconfigure_alerts();
     return api::ok_response({{"changes", changes}});
   }
@@ -489,9 +492,11 @@ class Daemon final : public http::ApiBackend {
     } else if (!http_error_.empty()) {
       daemon["http"] = {{"error", http_error_}};
     }
-    return {{"tree", with_resources(supervisor_->status())},
-            {"host", resources_->host_node()},
-            {"daemon", std::move(daemon)}};
+    json out = {{"tree", with_resources(supervisor_->status())},
+                {"host", resources_->host_node()},
+                {"daemon", std::move(daemon)}};
+    if (modes_) out["mode"] = modes_->status();
+    return out;
   }
 
   // ---- DDS: ROS 2 /diagnostics ----
@@ -545,16 +550,46 @@ class Daemon final : public http::ApiBackend {
     if (!heartbeats) spdlog::error("{}", heartbeats.error());
     start_bond_watch();
     start_topic_monitors();
-    // System modes come with the degradation issue; until then the robot is always nominal,
-    // and components listening for the mode get that answer at once.
-    const auto now_us = scheduler_.wall_now_us();
-    dds::SystemMode nominal{static_cast<std::int32_t>(now_us / 1'000'000),
-                            static_cast<std::uint32_t>((now_us % 1'000'000) * 1000),
-                            "nominal",
-                            "no modes configured",
-                            {}};
-    if (auto r = dds_->publish(nominal); !r) spdlog::error("{}", r.error());
     spdlog::info("dds: publishing /diagnostics on domain {}", spec_.dds.domain);
+  }
+
+  // ---- System modes (modes:): rules over health, published to components ----
+
+  void start_modes() {
+    ModeController::Outputs outputs;
+    outputs.emit = [this](health::Event e) { bus_->publish(std::move(e)); };
+    outputs.announce = [this](const ModeAnnouncement& a) {
+      if (!dds_) return;
+      dds::SystemMode m{static_cast<std::int32_t>(a.since_wall_us / 1'000'000),
+                        static_cast<std::uint32_t>((a.since_wall_us % 1'000'000) * 1000),
+                        a.mode,
+                        a.reason,
+                        {a.values.begin(), a.values.end()}};
+      if (auto r = dds_->publish(m); !r) spdlog::error("{}", r.error());
+    };
+    outputs.run_hook = [this](const std::string& mode, const std::vector<std::string>& argv,
+                              const std::string& reason) {
+      resources::MonitorOutcome o;
+      o.source = "mode:" + mode;
+      o.to = detection::MonitorLevel::warn;
+      o.reason = reason;
+      o.hook = argv;
+      o.action = config::MonitorAction::hook;
+      resources_->run_hook("system", o, reason);
+    };
+    modes_ = std::make_unique<ModeController>(scheduler_, *supervisor_, spec_,
+                                              spec_.state_dir + "/mode", std::move(outputs));
+    // Every change of a component's state or level may change which rule holds.
+    mode_inputs_ = std::make_unique<CallbackSink>([this](const health::Event& e) {
+      if (e.kind == health::EventKind::mode_changed) return;
+      if (e.state.empty() && e.kind != health::EventKind::warning &&
+          e.kind != health::EventKind::warning_cleared) {
+        return;
+      }
+      modes_->on_health_changed();
+    });
+    bus_->subscribe(mode_inputs_.get());
+    modes_->start();
   }
 
   // ---- DDS heartbeat writers whose liveliness lease expires ----
@@ -966,6 +1001,8 @@ class Daemon final : public http::ApiBackend {
   std::uint64_t dds_liveliness_lost_ = 0;
   std::unique_ptr<dds::TopicTaps> topic_taps_;   // after dds_: destroyed before its participant
   std::unique_ptr<TopicWatcher> topic_watcher_;  // uses topic_taps_ and supervisor_
+  std::unique_ptr<ModeController> modes_;        // uses supervisor_, dds_, resources_
+  std::unique_ptr<CallbackSink> mode_inputs_;    // subscribed to bus_; calls modes_
   // Bonds (watchdog.bond); the reader is after dds_: destroyed before its participant.
   std::unique_ptr<dds::BondWatch> bond_watch_;
   // Status samples naming a watched bond: all, active ones from the component's own

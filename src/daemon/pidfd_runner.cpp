@@ -63,7 +63,8 @@ std::vector<std::string> PidfdRunner::base_environment() const {
     // vigild's own service-manager variables must not leak to its children.
     if (entry.rfind("NOTIFY_SOCKET=", 0) == 0 || entry.rfind("WATCHDOG_USEC=", 0) == 0 ||
         entry.rfind("WATCHDOG_PID=", 0) == 0 || entry.rfind("LISTEN_", 0) == 0 ||
-        entry.rfind("INVOCATION_ID=", 0) == 0) {
+        entry.rfind("INVOCATION_ID=", 0) == 0 || entry.rfind("VIGIL_MODE_FILE=", 0) == 0 ||
+        entry.rfind("VIGIL_COMPONENT=", 0) == 0) {
       continue;
     }
     env.emplace_back(entry);
@@ -117,6 +118,7 @@ process::SpawnRequest PidfdRunner::request_for(const config::ComponentSpec& spec
   }
   request.env.push_back("NOTIFY_SOCKET=" + options_.notify_socket);
   request.env.push_back("VIGIL_COMPONENT=" + spec.name);
+  if (!options_.mode_file.empty()) request.env.push_back("VIGIL_MODE_FILE=" + options_.mode_file);
   // What a systemd-style program reads to know it must beat, and how often (it beats at
   // half of it). With the phi detector alone, that is twice the expected interval.
   std::optional<Duration> advertised = spec.watchdog.timeout;

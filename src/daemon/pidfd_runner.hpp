@@ -24,6 +24,7 @@ struct RunnerOptions {
   std::string logs_dir;
   std::string run_dir;        // output FIFOs
   std::string notify_socket;  // exported as NOTIFY_SOCKET
+  std::string mode_file;      // exported as VIGIL_MODE_FILE (the system mode, for components)
 };
 
 class PidfdRunner final : public supervisor::ProcessRunner {

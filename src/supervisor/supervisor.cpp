@@ -1133,12 +1133,21 @@ nlohmann::json operator_detail(std::string_view command, const nlohmann::json& o
   detail["command"] = command;
   return detail;
 }
+
+// Who asked, for reasons: "operator", or "mode safe_stop" when a system mode holds the node.
+std::string requester(const nlohmann::json& origin) {
+  if (origin.is_object() && origin.value("via", "") == "mode") {
+    return "mode " + origin.value("mode", std::string("?"));
+  }
+  return "operator";
+}
 }  // namespace
 
 Result<void> Supervisor::start_node(const std::string& name, const nlohmann::json& origin) {
   auto set = components_under(name);
   if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
-  emit(name, EventKind::operator_command, "", fmt::format("operator: start {}", name),
+  const std::string who = requester(origin);
+  emit(name, EventKind::operator_command, "", fmt::format("{}: start {}", who, name),
        FailureKind::none, operator_detail("start", origin));
   for (auto* c : set) {
     c->wanted = true;
@@ -1146,7 +1155,7 @@ Result<void> Supervisor::start_node(const std::string& name, const nlohmann::jso
     c->exec_failing = false;
     c->not_before = {};
     if (!c->alive() && c->state != State::stopped) {
-      transition(*c, State::stopped, EventKind::operator_command, "start requested by operator");
+      transition(*c, State::stopped, EventKind::operator_command, "start requested by " + who);
     }
   }
   request_reconcile();
@@ -1156,14 +1165,15 @@ Result<void> Supervisor::start_node(const std::string& name, const nlohmann::jso
 Result<void> Supervisor::stop_node(const std::string& name, const nlohmann::json& origin) {
   auto set = components_under(name);
   if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
-  emit(name, EventKind::operator_command, "", fmt::format("operator: stop {}", name),
+  const std::string who = requester(origin);
+  emit(name, EventKind::operator_command, "", fmt::format("{}: stop {}", who, name),
        FailureKind::none, operator_detail("stop", origin));
   for (auto* c : set) {
     c->wanted = false;
     if (c->alive()) {
-      begin_stop(*c, StopPurpose::operator_stop, "stopped by operator");
+      begin_stop(*c, StopPurpose::operator_stop, "stopped by " + who);
     } else if (c->state != State::stopped) {
-      transition(*c, State::stopped, EventKind::stopped, "stopped by operator");
+      transition(*c, State::stopped, EventKind::stopped, "stopped by " + who);
     }
   }
   return {};
@@ -1172,8 +1182,9 @@ Result<void> Supervisor::stop_node(const std::string& name, const nlohmann::json
 Result<void> Supervisor::restart_node(const std::string& name, const nlohmann::json& origin) {
   auto set = components_under(name);
   if (set.empty()) return make_error(fmt::format("no component or group named '{}'", name));
-  emit(name, EventKind::operator_command, "", fmt::format("operator: restart {}", name),
-       FailureKind::none, operator_detail("restart", origin));
+  emit(name, EventKind::operator_command, "",
+       fmt::format("{}: restart {}", requester(origin), name), FailureKind::none,
+       operator_detail("restart", origin));
   for (auto* c : set) {
     c->consecutive_failures = 0;
     c->exec_failing = false;

@@ -104,6 +104,75 @@ int vigil_checkpoint_save(vigil_checkpoint_t* checkpoint, const void* data, size
 int vigil_checkpoint_load(vigil_checkpoint_t* checkpoint, void* buffer, size_t capacity,
                           size_t* size, uint64_t* generation);
 
+/* ---- The system mode from vigild's mode file (no DDS) ---------------------------------- */
+/* vigild writes the robot's current system mode to a file and passes its path in
+ * VIGIL_MODE_FILE; see vigil/mode_file.hpp for the format. The names differ from the DDS
+ * listener's (vigil_mode_* in vigil_dds.h) so that both headers can be used in one program.
+ * Linux only (inotify). */
+
+typedef struct vigil_file_mode vigil_file_mode_t; /* one immutable mode snapshot */
+typedef struct vigil_file_mode_listener vigil_file_mode_listener_t; /* follows the file */
+
+/* Called when the mode first becomes known and whenever its name, reason or values change,
+ * always on the listener's own thread (never inside vigil_file_mode_listener_start). Calls
+ * never overlap. `mode` is valid only during the call (copy what you keep). It must not call
+ * vigil_file_mode_listener_stop. */
+typedef void (*vigil_file_mode_fn)(const vigil_file_mode_t* mode, void* context);
+
+/* Starts following the mode file at `path` (NULL: $VIGIL_MODE_FILE): reads it at once, then
+ * re-reads it from a thread whenever it is replaced. A file or directory that does not exist
+ * yet is not an error (it is read when it appears); a file that does not parse is ignored and
+ * the previous mode stays (see _last_read). on_change may be NULL. Returns 0 and sets *out.
+ * When path is NULL and VIGIL_MODE_FILE is unset or empty (not running under vigild), returns
+ * 0 with an inactive listener (_active 0, never a mode), so a component runs unchanged
+ * outside vigil. Errors (*out NULL): -EINVAL (out NULL, path empty, ending in '/'), -ENOMEM,
+ * or the errno of inotify_init1/inotify_add_watch/pipe2/thread creation. */
+int vigil_file_mode_listener_start(const char* path, vigil_file_mode_fn on_change,
+                                   void* context, vigil_file_mode_listener_t** out);
+/* Stops the thread promptly (waiting for a running callback to return), closes its file
+ * descriptors and frees the handle. NULL is a no-op. Must not be called from on_change. */
+void vigil_file_mode_listener_stop(vigil_file_mode_listener_t* listener);
+/* 1 when the listener follows a file, 0 when inactive (not under vigild) or NULL. */
+int vigil_file_mode_listener_active(const vigil_file_mode_listener_t* listener);
+/* The outcome of the last read of the file: 0 ok; -ENOENT not there (yet); -EBADMSG it did not
+ * parse (the previous mode stays); -EFBIG larger than 1 MiB; another negative errno of
+ * open/read; -EINVAL for NULL. */
+int vigil_file_mode_listener_last_read(const vigil_file_mode_listener_t* listener);
+/* A line for humans ("ok", "waiting for ... to appear", the parse error, why inactive), copied
+ * into buffer and always NUL-terminated when capacity > 0 (truncated if need be). Returns the
+ * full length without the NUL, like snprintf; 0 for a NULL listener. buffer may be NULL when
+ * capacity is 0. */
+size_t vigil_file_mode_listener_status(const vigil_file_mode_listener_t* listener, char* buffer,
+                                       size_t capacity);
+/* The current mode as a new snapshot in *out (free it with vigil_file_mode_free). -ENODATA:
+ * no valid mode read yet, or an inactive listener (*out NULL); -EINVAL: NULL argument;
+ * -ENOMEM. */
+int vigil_file_mode_listener_current(const vigil_file_mode_listener_t* listener,
+                                     vigil_file_mode_t** out);
+/* Waits up to timeout_usec for a mode to be known, then as _current. -ETIMEDOUT when none
+ * became known in time; -ENODATA at once for an inactive listener (*out NULL on errors). */
+int vigil_file_mode_listener_wait(const vigil_file_mode_listener_t* listener,
+                                  uint64_t timeout_usec, vigil_file_mode_t** out);
+
+/* Snapshot accessors. Strings are owned by the snapshot, valid until vigil_file_mode_free,
+ * never NULL for a non-NULL mode (NULL for a NULL mode). */
+const char* vigil_file_mode_name(const vigil_file_mode_t* mode);
+const char* vigil_file_mode_reason(const vigil_file_mode_t* mode);
+/* When vigild set the mode: its wall clock, microseconds since the Unix epoch. 0 and
+ * *since_usec; -EINVAL on a NULL argument. */
+int vigil_file_mode_since(const vigil_file_mode_t* mode, int64_t* since_usec);
+/* The values, sorted by key: count, then key/value at index (NULL past the end). */
+size_t vigil_file_mode_value_count(const vigil_file_mode_t* mode);
+const char* vigil_file_mode_value_key_at(const vigil_file_mode_t* mode, size_t index);
+const char* vigil_file_mode_value_at(const vigil_file_mode_t* mode, size_t index);
+/* The value named key, or NULL when absent (or mode/key NULL). */
+const char* vigil_file_mode_value(const vigil_file_mode_t* mode, const char* key);
+/* The value named key as a double (locale-independent): 0 and *out; -ENOENT absent; -EINVAL
+ * not a number (or NULL argument). */
+int vigil_file_mode_value_double(const vigil_file_mode_t* mode, const char* key, double* out);
+/* Frees a snapshot. NULL is a no-op. */
+void vigil_file_mode_free(vigil_file_mode_t* mode);
+
 #ifdef __cplusplus
 }
 #endif

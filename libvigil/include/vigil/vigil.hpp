@@ -4,6 +4,7 @@
 #include "vigil/circuit_breaker.hpp"
 #include "vigil/freshness.hpp"
 #include "vigil/heartbeat.hpp"
+#include "vigil/mode_file.hpp"
 #include "vigil/notify.hpp"
 #include "vigil/retry.hpp"
 #include "vigil/status.hpp"

@@ -1,0 +1,218 @@
+// The example warehouse robot (examples/warehouse/) under a real vigild, on its own config
+// (robot.yaml, with this test's paths and DDS domain): every node comes up, the lidar's /scan is
+// measured near 10 Hz, the mode reaches the controller, and then each of the five failure modes
+// is injected by signal, detected by the right detector and repaired.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "integration/harness.hpp"
+#include "support/dds_env.hpp"
+
+namespace vigil::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string replace_once(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << "robot.yaml no longer has: " << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+// examples/warehouse/robot.yaml as the harness needs it: programs from this build, the state
+// directory the harness chooses, and a DDS domain of this test's own.
+std::string warehouse_config(int domain) {
+  std::ifstream in(VIGIL_SOURCE_DIR "/examples/warehouse/robot.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = text.str();
+  yaml = replace_once(yaml, "state_dir: ../../.vigil/warehouse\n", "");
+  yaml = replace_once(yaml, "dds: {domain: 0}", fmt::format("dds: {{domain: {}}}", domain));
+  yaml = replace_once(yaml, "ROS_DOMAIN_ID: \"0\"", fmt::format("ROS_DOMAIN_ID: \"{}\"", domain));
+  for (auto at = yaml.find("../../build/bin/"); at != std::string::npos;
+       at = yaml.find("../../build/bin/", at)) {
+    yaml.replace(at, std::string("../../build/bin/").size(), "@BIN@/");
+  }
+  return yaml;
+}
+
+std::int64_t mono_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+class Warehouse : public ::testing::Test {
+ protected:
+  // The newest event id seen: later waits only consider what happens after an injection.
+  std::int64_t last_id() const {
+    return v->events().empty() ? 0 : v->events().back().value("id", std::int64_t{0});
+  }
+  pid_t pid_of(const std::string& name) { return v->component(name).value("pid", 0); }
+
+  // Sends `signal` to the component; returns the monotonic time it was sent.
+  std::int64_t inject(const std::string& name, int signal) {
+    const pid_t pid = pid_of(name);
+    EXPECT_GT(pid, 0) << name << " has no pid";
+    const std::int64_t at = mono_us();
+    EXPECT_EQ(::kill(pid, signal), 0) << name;
+    return at;
+  }
+  double ms_since(const json& event, std::int64_t injected_us) {
+    return static_cast<double>(event.value("mono_us", std::int64_t{0}) - injected_us) / 1000.0;
+  }
+  // Each of `names` spawned and ready again after event `after_id`.
+  void expect_recovered(const std::vector<std::string>& names, std::int64_t after_id) {
+    for (const auto& name : names) {
+      auto spawned = v->wait_for(name, "spawned", 20s, after_id);
+      v->wait_for(name, "ready", 20s, spawned["id"]);
+    }
+  }
+  void record(const char* what, double ms) {
+    RecordProperty(what, fmt::format("{:.0f}", ms));
+    std::printf("%s: %.0f ms\n", what, ms);
+  }
+
+  std::optional<Vigild> v;
+};
+
+json topic(Vigild& v, const std::string& component) {
+  auto c = v.component(component);
+  if (!c.contains("topics") || c["topics"].empty()) return json();
+  return c["topics"][0];
+}
+
+TEST_F(Warehouse, EveryNodeRunsAndEachOfTheFiveFailuresIsDetectedAndRepaired) {
+  use_loopback_dds();
+  v.emplace(warehouse_config(private_domain()));
+  v->start();
+  for (const char* name :
+       {"lidar", "camera", "odometry", "localization", "planner", "controller", "battery"}) {
+    v->wait_for(name, "ready", 20s);
+  }
+
+  // The lidar publishes at 10 Hz: vigild's topic monitor measures it (a 1 s window).
+  json scan;
+  EXPECT_TRUE(v->poll_until(
+      [&] {
+        scan = topic(*v, "lidar");
+        return scan.is_object() && scan.value("rate_hz", 0.0) > 9.0 &&
+               scan.value("rate_hz", 0.0) < 11.0;
+      },
+      20s))
+      << scan.dump();
+  EXPECT_EQ(scan.value("level", ""), "OK") << scan.dump();
+  EXPECT_GE(scan.value("publishers", 0), 1) << scan.dump();
+  // The lidar's heartbeat arrives over DDS (vigild counts those apart from notify datagrams).
+  EXPECT_TRUE(
+      v->poll_until([&] { return v->status()["daemon"]["dds"].value("heartbeats", 0) > 0; }, 10s))
+      << v->status()["daemon"].dump();
+  EXPECT_TRUE(v->poll_until(
+      [&] {
+        const double rate = topic(*v, "camera").value("rate_hz", 0.0);
+        return rate > 4.0 && rate < 6.0;
+      },
+      20s))
+      << topic(*v, "camera").dump();
+  // vigild's system mode (nominal, no max_speed) reached the controller over DDS.
+  EXPECT_TRUE(v->poll_until(
+      [&] {
+        return v->component("controller").value("status_text", "") == "mode=nominal max_speed=1";
+      },
+      10s))
+      << v->component("controller").dump();
+
+  {  // 1. Node crash: the controller aborts; it alone is restarted (it is last in navigation).
+    SCOPED_TRACE("crash");
+    const auto before = last_id();
+    const auto injected = inject("controller", SIGUSR1);
+    auto exited = v->wait_for(
+        [](const json& e) {
+          return e.value("component", "") == "controller" && e.value("kind", "") == "exited" &&
+                 e.contains("failure");
+        },
+        10s, before);
+    EXPECT_EQ(exited["detail"].value("signal", ""), "SIGABRT") << exited.dump();
+    record("crash_detection_ms", ms_since(exited, injected));
+    expect_recovered({"controller"}, exited["id"]);
+  }
+  {  // 2. Communication failure: odometry runs on without heartbeats; rest_for_one restarts
+     // all of navigation.
+    SCOPED_TRACE("heartbeat loss");
+    const auto before = last_id();
+    const auto injected = inject("odometry", SIGUSR1);
+    auto hang = v->wait_for("odometry", "hang_detected", 15s, before);
+    EXPECT_EQ(hang.value("failure", ""), "hang") << hang.dump();
+    EXPECT_GE(hang["detail"].value("since_heartbeat_ms", 0.0), 1000.0) << "silent for the timeout";
+    // Heartbeats every 500 ms, timeout 1 s: within 1 s of the injection (plus scheduling).
+    EXPECT_LE(ms_since(hang, injected), 1000.0 + 500.0) << hang.dump();
+    record("heartbeat_loss_detection_ms", ms_since(hang, injected));
+    expect_recovered({"odometry", "localization", "planner", "controller"}, hang["id"]);
+  }
+  {  // 3. Sensor dropout: the lidar stops publishing and still beats. Localization falls back
+     // to the camera (its STATUS says the scan is stale); the topic monitor restarts the lidar.
+    SCOPED_TRACE("sensor dropout");
+    const auto before = last_id();
+    const auto injected = inject("lidar", SIGUSR1);
+    EXPECT_TRUE(v->poll_until(
+        [&] {
+          return v->component("localization")
+                     .value("status_text", "")
+                     .rfind("stale: lidar scan", 0) == 0;
+        },
+        5s))
+        << v->component("localization").dump();
+    auto stale = v->wait_for("lidar", "topic_stale", 10s, before);
+    EXPECT_EQ(stale.value("failure", ""), "topic") << stale.dump();
+    EXPECT_NE(stale.value("reason", "").find("no message for"), std::string::npos) << stale.dump();
+    // stale_after 500 ms, judged at its exact deadline.
+    EXPECT_LE(ms_since(stale, injected), 500.0 + 500.0) << stale.dump();
+    record("dropout_detection_ms", ms_since(stale, injected));
+    expect_recovered({"lidar"}, stale["id"]);
+    EXPECT_TRUE(v->events_of("lidar", "hang_detected").empty()) << "the heartbeat went on";
+    // Scans again: localization's stale report is cleared.
+    EXPECT_TRUE(v->poll_until(
+        [&] { return v->component("localization").value("status_text", "").empty(); }, 10s))
+        << v->component("localization").dump();
+  }
+  {  // 4. Navigation stuck: the planner's watched loop stops while its heartbeat goes on.
+    SCOPED_TRACE("navigation stuck");
+    const auto before = last_id();
+    const auto injected = inject("planner", SIGUSR1);
+    auto hang = v->wait_for("planner", "hang_detected", 15s, before);
+    EXPECT_NE(hang.value("reason", "").find("watched loop 'plan'"), std::string::npos)
+        << hang.value("reason", "");
+    EXPECT_LT(hang["detail"].value("since_heartbeat_ms", 1e9), 1000.0) << "the process beat on";
+    EXPECT_GE(hang["detail"]["loops"]["plan"].value("age_ms", 0.0), 2000.0) << hang.dump();
+    // The loop's deadline is 2 s and it turned every 500 ms before it stuck.
+    EXPECT_LE(ms_since(hang, injected), 2000.0 + 1000.0) << hang.dump();
+    record("stuck_loop_detection_ms", ms_since(hang, injected));
+    expect_recovered({"planner", "controller"}, hang["id"]);
+  }
+  {  // 5. Resource exhaustion: localization leaks 20 MiB/s; warned at 80 MiB, restarted at 160.
+    SCOPED_TRACE("memory leak");
+    const auto before = last_id();
+    const auto injected = inject("localization", SIGUSR1);
+    auto warning = v->wait_for("localization", "warning", 20s, before);
+    EXPECT_EQ(warning["detail"].value("source", ""), "rss") << warning.dump();
+    auto exceeded = v->wait_for("localization", "resource_exceeded", 20s, warning["id"]);
+    EXPECT_EQ(exceeded.value("failure", ""), "resource") << exceeded.dump();
+    record("leak_warning_ms", ms_since(warning, injected));
+    record("leak_detection_ms", ms_since(exceeded, injected));
+    expect_recovered({"localization", "planner", "controller"}, exceeded["id"]);
+  }
+  // Nothing escalated beyond its group: every failure was repaired where it happened.
+  for (const auto& e : v->events()) {
+    EXPECT_NE(e.value("kind", ""), "escalated") << e.dump();
+    EXPECT_NE(e.value("kind", ""), "given_up") << e.dump();
+  }
+  EXPECT_EQ(v->stop(), 0) << v->vigild_output();
+}
+
+}  // namespace
+}  // namespace vigil::testing
