@@ -216,3 +216,68 @@ TEST_F(Warehouse, EveryNodeRunsAndEachOfTheFiveFailuresIsDetectedAndRepaired) {
 
 }  // namespace
 }  // namespace vigil::testing
+
+namespace vigil::testing {
+namespace {
+
+// Degradation on the real robot: a lidar dropout puts the robot in `degraded` and the controller
+// slows to max_speed 0.3 (which it reads from the mode over DDS); the lidar is restarted and,
+// after the mode's dwell, the robot is nominal again. Losing both sensors is a safe stop that
+// holds the planner stopped.
+TEST_F(Warehouse, ALidarDropoutDegradesTheRobotAndBothSensorsLostStopIt) {
+  use_loopback_dds();
+  v.emplace(warehouse_config(private_domain()));
+  v->start();
+  for (const char* name : {"lidar", "camera", "planner", "controller"}) {
+    v->wait_for(name, "ready", 20s);
+  }
+  auto rate_of = [&](const std::string& name) {
+    const json t = topic(*v, name);
+    return t.is_object() ? t.value("rate_hz", 0.0) : 0.0;
+  };
+  auto controller_says = [&](const std::string& text) {
+    return v->poll_until(
+        [&] { return v->component("controller").value("status_text", "") == text; }, 15s);
+  };
+  ASSERT_TRUE(controller_says("mode=nominal max_speed=1")) << v->component("controller").dump();
+  // Wait until the lidar is judged (after its grace) and its topic is measured.
+  ASSERT_TRUE(v->poll_until([&] { return rate_of("lidar") > 9.0; }, 20s));
+
+  const std::int64_t dropped = inject("lidar", SIGUSR1);
+  auto stale = v->wait_for("lidar", "topic_stale", 10s, last_id());
+  auto degraded = v->wait_for("system", "mode_changed", 10s, stale["id"]);
+  EXPECT_EQ(degraded.value("state", ""), "degraded") << degraded.dump();
+  record("dropout_to_degraded_ms", ms_since(degraded, dropped));
+  EXPECT_TRUE(controller_says("mode=degraded max_speed=0.3")) << v->component("controller").dump();
+  record("dropout_to_controller_slowed_ms", static_cast<double>(mono_us() - dropped) / 1000.0);
+  // The lidar is restarted (a new process publishes again): nominal after the dwell.
+  auto nominal = v->wait_for("system", "mode_changed", 15s, degraded["id"]);
+  EXPECT_EQ(nominal.value("state", ""), "nominal") << nominal.dump();
+  EXPECT_GE(nominal.value("mono_us", std::int64_t{0}) - degraded.value("mono_us", std::int64_t{0}),
+            2'000'000);  // the default dwell
+  EXPECT_TRUE(controller_says("mode=nominal max_speed=1")) << v->component("controller").dump();
+
+  // Both sensors silent at once: safe_stop, max_speed 0, the planner held stopped.
+  ASSERT_TRUE(v->poll_until([&] { return rate_of("lidar") > 9.0; }, 20s));
+  const std::int64_t before = last_id();
+  inject("lidar", SIGUSR1);
+  inject("camera", SIGUSR1);
+  auto safe = v->wait_for(
+      [](const json& e) {
+        return e.value("kind", "") == "mode_changed" && e.value("state", "") == "safe_stop";
+      },
+      15s, before);
+  v->wait_for("planner", "stopped", 10s, safe["id"]);
+  EXPECT_TRUE(controller_says("mode=safe_stop max_speed=0")) << v->component("controller").dump();
+  // Both are restarted by their monitors; the robot comes back and the planner with it.
+  auto back = v->wait_for(
+      [](const json& e) {
+        return e.value("kind", "") == "mode_changed" && e.value("state", "") == "nominal";
+      },
+      30s, safe["id"]);
+  v->wait_for("planner", "ready", 20s, safe["id"]);
+  EXPECT_TRUE(v->events_of("system", "given_up").empty());
+}
+
+}  // namespace
+}  // namespace vigil::testing
