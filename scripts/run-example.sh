@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs vigild on the example robot in the foreground.
-# In another terminal: build/bin/vigil -c examples/robot.yaml status|events -f|report
+# Installs what is missing, builds, and runs vigild on the example warehouse robot in the
+# foreground (examples/warehouse/run.sh). In another terminal:
+#   examples/warehouse/scenario.sh                              break it five ways
+#   build/bin/vigil -c examples/warehouse/robot.yaml events -f  watch vigil repair it
+# The older example of robot_sim processes told to misbehave: build/bin/vigild -c examples/robot.yaml
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-exec build/bin/vigild --config examples/robot.yaml "$@"
+exec examples/warehouse/run.sh "$@"
