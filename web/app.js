@@ -78,6 +78,7 @@ function applyStatus(status, { fromStream = false, requestSeq = Infinity } = {})
   const nowMs = serverNowUs() / 1000;
   for (const node of model.nodes.values()) samples.record(node, nowMs);
   renderHeader(d, status.host);
+  if (status.mode) renderMode(status.mode.name, status.mode.reason, status.mode.values, status.mode.modes);
   updateFilterOptions();
   render();
   if (detail.isOpen) detail.refreshCharts();
@@ -113,6 +114,18 @@ function renderSummary() {
   const health = !model.connected ? 'offline' : bad ? 'bad' : warn || busy ? 'warn' : 'ok';
   document.body.dataset.health = health;
   document.title = bad ? `(${bad} down) vigil` : warn ? `(${warn} warn) vigil` : 'vigil';
+}
+
+// The system mode: the first of `modes` is the default; any other is shown as a warning.
+function renderMode(name, reason, values, modes) {
+  if (modes) model.modes = modes;
+  const el = $('mode-name');
+  const entries = Object.entries(values || {}).map(([k, v]) => `${k}=${v}`).join(' ');
+  setText(el, entries ? `${name} (${entries})` : name);
+  el.title = reason || '';
+  const isDefault = !model.modes || model.modes.length === 0 || model.modes[0] === name;
+  el.dataset.mode = name;
+  el.classList.toggle('degraded', !isDefault);
 }
 
 function renderHeader(d, host) {
@@ -160,6 +173,7 @@ function applyEvent(e) {
     render();
   }
   if (e.kind === 'daemon_stopping') showBanner(`vigild is stopping: ${e.reason || ''}`);
+  if (e.kind === 'mode_changed') renderMode(e.state, e.reason, e.detail && e.detail.values);
   if (isFailure(e) || e.kind === 'ready' || e.kind === 'config_reloaded') scheduleReliability();
   if (e.kind === 'config_reloaded') schedulePoll(0);
 }

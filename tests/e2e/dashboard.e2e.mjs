@@ -131,6 +131,8 @@ try {
     await page.getByTestId(`state-${restartee}`).getByText('running').waitFor({ timeout: T.long });
     await page.locator('[data-testid=connection][data-connected=true]').waitFor({ timeout: T.long });
     assert.equal(await page.getByTestId('disconnected-banner').isVisible(), false);
+    // No modes configured: the robot is nominal, as vigild tells components.
+    await page.locator('#mode-name[data-mode=nominal]').waitFor({ timeout: T.long });
   });
 
   await step(`a killed ${victim} shows as failed, then running again, without reload`, async () => {
