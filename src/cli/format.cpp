@@ -122,6 +122,22 @@ std::string format_daemon(const nlohmann::json& daemon, const Style& style) {
   return out;
 }
 
+std::string format_mode(const nlohmann::json& mode, const Style& style) {
+  if (!mode.is_object() || !mode.contains("name")) return "";
+  const std::string name = mode.value("name", "");
+  const auto modes = mode.value("modes", nlohmann::json::array());
+  const bool is_default = modes.empty() || modes.front() == name;
+  std::string values;
+  const nlohmann::json values_json = mode.value("values", nlohmann::json::object());
+  for (const auto& [k, v] : values_json.items()) {
+    values += fmt::format(" {}={}", k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  std::string out = fmt::format("{} {}{}", style.paint("mode", "1"),
+                                is_default ? name : style.paint(name, "33"), values);
+  if (!is_default) out += " (" + mode.value("reason", "") + ")";
+  return out + "\n";
+}
+
 std::string format_host(const nlohmann::json& host, const Style& style) {
   if (!host.is_object()) return "";
   const auto mib = [&](const char* key) { return host.value(key, 0.0) / (1024.0 * 1024.0); };

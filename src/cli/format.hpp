@@ -15,6 +15,8 @@ std::string format_status(const nlohmann::json& tree, const Style& style, std::i
 std::string format_host(const nlohmann::json& host, const Style& style);
 // Where to look next: the dashboard's address, DDS; or why they are off.
 std::string format_daemon(const nlohmann::json& daemon, const Style& style);
+// "mode degraded max_speed=0.3 (nominal -> degraded: ...)": the system mode and why.
+std::string format_mode(const nlohmann::json& mode, const Style& style);
 std::string format_event(const nlohmann::json& event, const Style& style);
 
 // Compact figures for narrow columns (vigil top): "512B", "2.7MiB", "1.2GiB"; negative: "-".

@@ -295,6 +295,7 @@ int main(int argc, char** argv) {
       std::cout << cli::format_status(r->reply["tree"], style, wall_clock_us());
       if (r->reply.contains("host")) std::cout << cli::format_host(r->reply["host"], style);
       if (r->reply.contains("daemon")) std::cout << cli::format_daemon(r->reply["daemon"], style);
+      if (r->reply.contains("mode")) std::cout << cli::format_mode(r->reply["mode"], style);
     }
     return kOk;
   }

@@ -274,6 +274,7 @@ class Daemon final : public http::ApiBackend {
                          {{"why", why}});
     resources_->stop();
     if (topic_watcher_) topic_watcher_->stop();
+    if (modes_) modes_->stop();
     dds_timer_.cancel();
     supervisor_->shutdown([this] {
       bus_->flush();
@@ -589,7 +590,13 @@ class Daemon final : public http::ApiBackend {
       modes_->on_health_changed();
     });
     bus_->subscribe(mode_inputs_.get());
-    modes_->start();
+    // The robot has started when nothing is in its first start; at the latest after the
+    // longest start_timeout (and the backoff of a first failure).
+    Duration settle = std::chrono::seconds(5);
+    config::for_each_component(spec_.root, [&](const config::ComponentSpec& c) {
+      settle = std::max(settle, c.start_timeout + c.backoff.initial);
+    });
+    modes_->start(settle);
   }
 
   // ---- DDS heartbeat writers whose liveliness lease expires ----

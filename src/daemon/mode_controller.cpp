@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "common/units.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace vigil::daemon {
@@ -69,7 +70,8 @@ ModeController::ModeController(Scheduler& scheduler, supervisor::Supervisor& sup
       supervisor_(supervisor),
       mode_file_(std::move(mode_file)),
       out_(std::move(outputs)),
-      recheck_(scheduler) {
+      recheck_(scheduler),
+      settle_timer_(scheduler) {
   reconfigure(spec);
 }
 
@@ -99,9 +101,22 @@ void ModeController::reconfigure(const config::SystemSpec& spec) {
   if (manager_ && !current.empty() && current != modes_.front().name) on_health_changed();
 }
 
-void ModeController::start() {
+void ModeController::start(Duration settle_limit) {
   announce(modes_.empty() ? "no modes configured" : "the default mode, at start");
+  settle_timer_.arm_after(settle_limit, [this, settle_limit] {
+    if (settled_) return;
+    settled_ = true;
+    spdlog::info("mode: components still starting after {}: rules are evaluated from now",
+                 format_duration(settle_limit));
+    evaluate();
+  });
   evaluate();
+}
+
+void ModeController::stop() {
+  stopped_ = true;
+  recheck_.cancel();
+  settle_timer_.cancel();
 }
 
 void ModeController::on_health_changed() {
@@ -113,7 +128,18 @@ void ModeController::on_health_changed() {
   });
 }
 
-health::HealthLookup ModeController::lookup_from_status() const {
+bool ModeController::anything_starting(const nlohmann::json& node) {
+  if (node.value("type", "") == "component") {
+    return node.value("state", "") == "starting" ||
+           (node.value("state", "") == "stopped" && node.value("wanted", false));
+  }
+  for (const auto& child : node.value("children", nlohmann::json::array())) {
+    if (anything_starting(child)) return true;
+  }
+  return false;
+}
+
+health::HealthLookup ModeController::lookup_from_status(const nlohmann::json& tree) const {
   // name -> the health of each component it stands for (itself, or a group's members).
   auto table =
       std::make_shared<std::map<std::string, std::vector<health::ComponentHealth>, std::less<>>>();
@@ -136,7 +162,7 @@ health::HealthLookup ModeController::lookup_from_status() const {
         groups.pop_back();
       };
   std::vector<std::string> groups;
-  walk(supervisor_.status(), groups);
+  walk(tree, groups);
   return [table](std::string_view name) {
     auto it = table->find(name);
     return it == table->end() ? std::vector<health::ComponentHealth>{} : it->second;
@@ -144,8 +170,14 @@ health::HealthLookup ModeController::lookup_from_status() const {
 }
 
 void ModeController::evaluate() {
-  if (!manager_) return;
-  const auto lookup = lookup_from_status();
+  if (!manager_ || stopped_) return;
+  const nlohmann::json tree = supervisor_.status();
+  if (!settled_) {
+    if (anything_starting(tree)) return;
+    settled_ = true;
+    settle_timer_.cancel();
+  }
+  const auto lookup = lookup_from_status(tree);
   std::vector<bool> holds(modes_.size(), false);
   for (std::size_t i = 1; i < modes_.size(); ++i) {
     holds[i] = rules_[i] && rules_[i]->holds(lookup);
@@ -223,11 +255,14 @@ void ModeController::announce(std::string reason) {
   announcement_.values = manager_ ? mode.publish : std::map<std::string, std::string>{};
   announcement_.since_wall_us = scheduler_.wall_now_us();
   ++announcement_.seq;
-  write_mode_file();
+  // DDS first: it is the fast path to components (the file costs a write and a rename).
   if (out_.announce) out_.announce(announcement_);
+  write_mode_file();
 }
 
-// Replaced atomically (temp file, fsync, rename), so a reader never sees half a mode.
+// Replaced atomically (temp file, rename), so a reader never sees half a mode. Not fsynced: on
+// this loop an fsync took up to 38 ms on a busy disk (bench/modes), and the file is only for
+// running components; vigild writes it again when it starts.
 void ModeController::write_mode_file() const {
   if (mode_file_.empty()) return;
   std::string text = fmt::format("seq={}\nmode={}\nreason={}\nsince_us={}\n", announcement_.seq,
@@ -241,7 +276,6 @@ void ModeController::write_mode_file() const {
   bool ok = fd >= 0;
   if (ok) {
     ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ::fsync(fd) == 0 && ok;
     ok = ::close(fd) == 0 && ok;
   }
   if (!ok || std::rename(tmp.c_str(), mode_file_.c_str()) != 0) {

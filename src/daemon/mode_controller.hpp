@@ -6,7 +6,7 @@
 // mode's values to components (DDS rt/vigil/mode and the mode file).
 //
 // The mode file (`state_dir/mode`, given to components as VIGIL_MODE_FILE) is the back channel
-// for components without DDS: replaced atomically on every change; `key=value` lines (seq,
+// for components without DDS: replaced atomically (rename) on every change; `key=value` lines (seq,
 // mode, reason, since_us, value.KEY), `\\` and `\n` escaped. libvigil's file listener reads it.
 #include <functional>
 #include <memory>
@@ -47,8 +47,12 @@ class ModeController {
   ModeController(Scheduler& scheduler, supervisor::Supervisor& supervisor,
                  const config::SystemSpec& spec, std::string mode_file, Outputs outputs);
 
-  // Announces the default mode (or "nominal" when no modes are configured) and evaluates.
-  void start();
+  // Announces the default mode (or "nominal" when no modes are configured). Rules are first
+  // evaluated once the robot has started: no component still in its first start (a starting
+  // sensor is not "ok", and the robot must not begin in safe_stop), or after `settle_limit`.
+  void start(Duration settle_limit);
+  // vigild is stopping everything: the modes stay as they are.
+  void stop();
   // A component's state or level changed: evaluate after the current batch (coalesced).
   void on_health_changed();
   // A reload: new rules and modes; the current mode is kept if it still exists.
@@ -64,7 +68,8 @@ class ModeController {
   void hold_components(const config::ModeSpec& from, const config::ModeSpec& to);
   void announce(std::string reason);
   void write_mode_file() const;
-  health::HealthLookup lookup_from_status() const;
+  health::HealthLookup lookup_from_status(const nlohmann::json& tree) const;
+  static bool anything_starting(const nlohmann::json& node);
 
   Scheduler& scheduler_;
   supervisor::Supervisor& supervisor_;
@@ -75,7 +80,10 @@ class ModeController {
   std::unique_ptr<health::ModeManager> manager_;
   ModeAnnouncement announcement_;
   Timer recheck_;
+  Timer settle_timer_;
   bool evaluation_posted_ = false;
+  bool settled_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace vigil::daemon

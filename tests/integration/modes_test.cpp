@@ -124,6 +124,11 @@ TEST(SystemModes, FollowTheHealthOfTheSensorsAndReachComponents) {
   ASSERT_TRUE(published);
   EXPECT_EQ(published->first, "degraded");
   EXPECT_EQ(published->second, "0.3");
+  // `vigil status` says it, with the values and why.
+  auto cli = run_command({bin("vigil"), "-c", v.config_path(), "status"});
+  EXPECT_NE(cli.output.find("mode degraded max_speed=0.3 (nominal -> degraded: lidar != ok"),
+            std::string::npos)
+      << "exit " << cli.exit_code << ": " << cli.output;
   // The mode file, read as libvigil's listener for components without DDS reads it.
   const auto parsed = vigil::file::parse_mode_file(read_file(v.state_dir() + "/mode"));
   ASSERT_TRUE(parsed.ok) << parsed.error;
