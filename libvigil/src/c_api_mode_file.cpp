@@ -166,7 +166,7 @@ int vigil_file_mode_value_double(const vigil_file_mode_t* mode, const char* key,
   const char* text = vigil_file_mode_value(mode, key);
   if (text == nullptr) return -ENOENT;
   double value = 0;
-  if (!vigil::file::detail::parse_mode_value(text, value)) return -EINVAL;
+  if (!vigil::detail::parse_mode_value(text, value)) return -EINVAL;
   *out = value;
   return 0;
 }
