@@ -6,6 +6,8 @@
 #include <array>
 #include <optional>
 
+#include "common/edit_distance.hpp"
+
 namespace vigil::health {
 
 // The parsed rule as a flat tree: and/or are n-ary so that a long chain of `and` stays one node
@@ -62,23 +64,6 @@ std::string lowercase(std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return out;
-}
-
-// The config loader has the same helper, file-local; the rule language keeps its own copy so
-// that it stays a leaf library (the fuzzer links only this file and state.cpp).
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1);
-  std::vector<std::size_t> cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 template <typename Range>
