@@ -146,6 +146,7 @@ class Loader {
     check_tree(spec.root);
     check_bonds(spec);
     if (auto n = doc["modes"]) parse_modes(n, spec);
+    check_recovery(spec);
     return finish(std::move(spec));
   }
 
@@ -1420,11 +1421,11 @@ class Loader {
   ComponentSpec parse_component(const YAML::Node& node) {
     ComponentSpec c;
     c.location = at(node);
-    check_keys(
-        node,
-        {"name", "command", "env", "cwd", "restart", "backoff", "ready", "start_timeout",
-         "watchdog", "grace", "stop", "after", "output", "resources", "monitors", "limits", "user"},
-        "component");
+    check_keys(node,
+               {"name", "command", "env", "cwd", "restart", "backoff", "ready", "start_timeout",
+                "watchdog", "grace", "stop", "after", "output", "resources", "monitors", "limits",
+                "user", "recovery", "standby_for"},
+               "component");
     parse_name(node, c.name, true);
     if (auto n = node["cwd"]) {
       if (auto s = scalar(n, "cwd")) {
@@ -1545,8 +1546,293 @@ class Loader {
         }
       }
     }
+    if (auto n = node["recovery"]) parse_recovery(n, c);
+    if (auto n = node["standby_for"]) parse_standby(n, c);
     parse_after(node, c.name, c.after);
     return c;
+  }
+
+  // recovery: [{restart: 3}, {restart_group: sensors}, {standby: lidar_backup},
+  //            {mode: degraded}, {safe_stop: {mode: safe_stop}}], each with an optional
+  // approval: required | {timeout: 30s, default: deny|approve}.
+  void parse_recovery(const YAML::Node& node, ComponentSpec& c) {
+    if (!node.IsSequence()) {
+      error(node, fmt::format("recovery must be a list of steps, e.g. [{{restart: 3}}, "
+                              "{{safe_stop: true}}], not {}",
+                              type_name(node)));
+      return;
+    }
+    static const std::vector<std::string_view> kActions = {"restart", "restart_group", "standby",
+                                                           "mode", "safe_stop"};
+    for (const auto& item : node) {
+      if (!expect_map(item, "each recovery step")) continue;
+      RecoveryStep step;
+      step.location = at(item);
+      std::vector<std::string_view> allowed = kActions;
+      allowed.push_back("approval");
+      const std::size_t errors_before = errors_.size();
+      check_keys(item, allowed, "a recovery step");
+      const bool unknown_keys = errors_.size() > errors_before;
+      int actions = 0;
+      for (auto it = item.begin(); it != item.end(); ++it) {
+        if (!it->first.IsScalar()) continue;
+        const std::string key = it->first.Scalar();
+        if (std::find(kActions.begin(), kActions.end(), key) == kActions.end()) continue;
+        if (++actions > 1) {
+          error(it->first, fmt::format("a recovery step does one thing: '{}' must be a step of "
+                                       "its own",
+                                       key));
+          continue;
+        }
+        step.location = at(it->first);
+        parse_recovery_action(key, it->second, step);
+      }
+      if (actions == 0) {
+        // A misspelt action has its own error already.
+        if (!unknown_keys) {
+          error(item, fmt::format("a recovery step needs one of: {}", join(kActions)));
+        }
+        continue;
+      }
+      if (auto a = item["approval"]) parse_approval(a, step);
+      c.recovery.push_back(std::move(step));
+    }
+    if (c.recovery.empty() && node.IsSequence() && node.size() == 0) {
+      error(node, "recovery must list at least one step");
+    }
+  }
+
+  void parse_recovery_action(const std::string& key, const YAML::Node& value, RecoveryStep& step) {
+    using Action = RecoveryStep::Action;
+    const std::string what = "recovery." + key;
+    if (key == "restart") {
+      step.action = Action::restart;
+      if (auto v = integer(value, what, 1, 1000)) step.times = static_cast<int>(*v);
+    } else if (key == "restart_group") {
+      step.action = Action::restart_group;
+      if (auto s = scalar(value, what)) step.target = *s == "true" ? "" : *s;
+    } else if (key == "standby") {
+      step.action = Action::standby;
+      if (auto s = scalar(value, what)) step.target = *s;
+    } else if (key == "mode") {
+      step.action = Action::mode;
+      if (auto s = scalar(value, what)) step.target = *s;
+    } else {
+      step.action = Action::safe_stop;
+      if (value.IsMap()) {
+        check_keys(value, {"mode"}, what);
+        if (auto m = value["mode"]) {
+          if (auto s = scalar(m, what + ".mode")) step.target = *s;
+        }
+      } else if (auto s = scalar(value, what); s && *s != "true") {
+        error(value, fmt::format("{} must be true or {{mode: NAME}}, not '{}'", what, *s));
+      }
+    }
+  }
+
+  void parse_approval(const YAML::Node& node, RecoveryStep& step) {
+    step.approval = true;
+    if (node.IsScalar()) {
+      if (node.Scalar() == "required") return;
+      if (node.Scalar() == "none" || node.Scalar() == "false") {
+        step.approval = false;
+        return;
+      }
+      error(node, fmt::format("approval must be required, none or {{timeout: 60s, default: deny}}, "
+                              "not '{}'",
+                              node.Scalar()));
+      return;
+    }
+    if (!expect_map(node, "approval")) return;
+    check_keys(node, {"timeout", "default"}, "approval");
+    if (auto t = node["timeout"]) {
+      if (auto d = duration(t, "approval.timeout")) {
+        if (d->count() == 0)
+          error(t, "approval.timeout must be longer than 0");
+        else
+          step.approval_timeout = *d;
+      }
+    }
+    if (auto d = node["default"]) {
+      if (auto s = scalar(d, "approval.default")) {
+        if (*s == "approve") {
+          step.approve_on_timeout = true;
+        } else if (*s != "deny") {
+          error(d, fmt::format("approval.default must be deny or approve, not '{}'{}", *s,
+                               did_you_mean(*s, {"deny", "approve"})));
+        }
+      }
+    }
+  }
+
+  // standby_for: lidar | {primary: lidar, hot: true, failback: immediate|stay|30s}
+  void parse_standby(const YAML::Node& node, ComponentSpec& c) {
+    StandbySpec s;
+    standby_locations_[c.name] = at(node);
+    if (node.IsScalar()) {
+      s.primary = node.Scalar();
+      c.standby = s;
+      return;
+    }
+    if (!expect_map(node, "standby_for")) return;
+    check_keys(node, {"primary", "hot", "failback"}, "standby_for");
+    if (auto p = node["primary"]) {
+      if (auto v = scalar(p, "standby_for.primary")) s.primary = *v;
+    } else {
+      error(node, "standby_for needs the primary: standby_for: {primary: NAME}");
+    }
+    if (auto h = node["hot"]) {
+      if (auto v = scalar(h, "standby_for.hot")) {
+        if (*v == "true") {
+          s.hot = true;
+        } else if (*v != "false") {
+          error(h, fmt::format("standby_for.hot must be true or false, not '{}'", *v));
+        }
+      }
+    }
+    s.failback = s.hot ? StandbySpec::Failback::immediate : StandbySpec::Failback::stay;
+    if (auto f = node["failback"]) {
+      if (auto v = scalar(f, "standby_for.failback")) {
+        if (*v == "immediate") {
+          s.failback = StandbySpec::Failback::immediate;
+          if (!s.hot) {
+            error(f,
+                  "failback: immediate needs a hot standby (hot: true); a cold standby "
+                  "hands back with failback: DURATION");
+          }
+        } else if (*v == "stay") {
+          s.failback = StandbySpec::Failback::stay;
+        } else if (auto d = parse_duration(*v); d && d->count() > 0) {
+          s.failback = StandbySpec::Failback::after;
+          s.failback_after = *d;
+        } else {
+          error(f, fmt::format("standby_for.failback must be immediate, stay or a duration "
+                               "(30s), not '{}'",
+                               *v));
+        }
+      }
+    }
+    c.standby = s;
+  }
+
+  // Ladders and standbys name components, groups and modes: checked once all are known.
+  void check_recovery(const SystemSpec& spec) {
+    std::map<std::string, const ComponentSpec*> components;
+    for_each_component(spec.root, [&](const ComponentSpec& c) { components[c.name] = &c; });
+    std::map<std::string, std::set<std::string>> group_members;  // group -> components
+    std::function<void(const GroupSpec&, std::vector<std::string>)> walk =
+        [&](const GroupSpec& g, std::vector<std::string> path) {
+          path.push_back(g.name);
+          for (const auto& child : g.children) {
+            if (const auto* c = std::get_if<ComponentSpec>(&child.node)) {
+              for (const auto& name : path) group_members[name].insert(c->name);
+            } else {
+              walk(std::get<GroupSpec>(child.node), path);
+            }
+          }
+        };
+    walk(spec.root, {});
+    std::map<std::string, std::string> standby_of;  // primary -> its standby
+    for (const auto& [name, c] : components) {
+      if (!c->standby) continue;
+      const auto& where = standby_locations_[name];
+      const std::string& primary = c->standby->primary;
+      auto p = components.find(primary);
+      if (p == components.end()) {
+        std::vector<std::string_view> known;
+        for (const auto& [n, unused] : components) known.push_back(n);
+        errors_.push_back({where, fmt::format("component '{}' is a standby for unknown component "
+                                              "'{}'{}",
+                                              name, primary, did_you_mean(primary, known))});
+        continue;
+      }
+      if (primary == name) {
+        errors_.push_back({where, fmt::format("component '{}' cannot stand by for itself", name)});
+        continue;
+      }
+      if (p->second->standby) {
+        errors_.push_back({where, fmt::format("'{}' is itself a standby (for '{}'); a standby "
+                                              "stands in for a primary",
+                                              primary, p->second->standby->primary)});
+        continue;
+      }
+      auto [it, added] = standby_of.try_emplace(primary, name);
+      if (!added) {
+        errors_.push_back(
+            {where, fmt::format("'{}' already has a standby: '{}'", primary, it->second)});
+      }
+    }
+    std::set<std::string> modes;
+    for (std::size_t i = 1; i < spec.modes.size(); ++i) modes.insert(spec.modes[i].name);
+    for (const auto& [name, c] : components) {
+      if (c->recovery.empty()) continue;
+      if (c->restart == RestartType::temporary) {
+        errors_.push_back({c->recovery.front().location,
+                           fmt::format("component '{}' is temporary (never restarted): a "
+                                       "recovery ladder needs restart: permanent or transient",
+                                       name)});
+      }
+      for (std::size_t i = 0; i < c->recovery.size(); ++i) {
+        const auto& step = c->recovery[i];
+        const auto& where = step.location;
+        switch (step.action) {
+          case RecoveryStep::Action::restart:
+            break;
+          case RecoveryStep::Action::restart_group:
+            if (auto g = group_members.find(step.target);
+                !step.target.empty() && (g == group_members.end() || !g->second.count(name))) {
+              const bool is_group = g != group_members.end();
+              errors_.push_back(
+                  {where, is_group ? fmt::format("recovery.restart_group: group '{}' does not "
+                                                 "hold component '{}'",
+                                                 step.target, name)
+                                   : fmt::format("recovery.restart_group: no group named '{}'",
+                                                 step.target)});
+            }
+            break;
+          case RecoveryStep::Action::standby: {
+            auto it = standby_of.find(name);
+            if (it == standby_of.end()) {
+              errors_.push_back({where, fmt::format("recovery.standby: '{}' has no standby; "
+                                                    "declare one with standby_for: {}",
+                                                    name, name)});
+            } else if (it->second != step.target) {
+              errors_.push_back({where, fmt::format("recovery.standby: '{}' is not the standby "
+                                                    "of '{}' ('{}' is)",
+                                                    step.target, name, it->second)});
+            }
+            break;
+          }
+          case RecoveryStep::Action::mode:
+          case RecoveryStep::Action::safe_stop:
+            if (step.action == RecoveryStep::Action::mode || !step.target.empty()) {
+              if (!modes.count(step.target)) {
+                std::vector<std::string_view> known(modes.begin(), modes.end());
+                errors_.push_back(
+                    {where,
+                     spec.modes.empty()
+                         ? fmt::format("recovery: no modes are declared (mode '{}')", step.target)
+                     : !spec.modes.empty() && spec.modes.front().name == step.target
+                         ? fmt::format("recovery: '{}' is the default mode; a ladder can only "
+                                       "force one of the others",
+                                       step.target)
+                         : fmt::format("recovery: no mode named '{}'{}", step.target,
+                                       did_you_mean(step.target, known))});
+              }
+            }
+            if (step.action == RecoveryStep::Action::safe_stop && step.approval) {
+              errors_.push_back({where,
+                                 "safe_stop needs no approval: it is where every denied "
+                                 "or unanswered step leads"});
+            }
+            if (step.action == RecoveryStep::Action::safe_stop && i + 1 < c->recovery.size()) {
+              errors_.push_back({c->recovery[i + 1].location,
+                                 "safe_stop ends a ladder: the steps after it are never reached"});
+            }
+            break;
+        }
+      }
+    }
   }
 
   // Unknown names, and cycles in "must be ready before" — which includes waiting for one's
@@ -1650,6 +1936,7 @@ class Loader {
   std::unordered_map<std::string, SourceLocation> names_;
   std::vector<AfterRef> after_refs_;
   std::vector<SourceLocation> bond_locations_;  // every watchdog.bond, for the dds check
+  std::map<std::string, SourceLocation> standby_locations_;  // component -> its standby_for
 };
 
 }  // namespace

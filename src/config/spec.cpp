@@ -13,7 +13,7 @@ bool ComponentSpec::same_behaviour(const ComponentSpec& o) const {
          restart == o.restart && backoff == o.backoff && ready == o.ready &&
          start_timeout == o.start_timeout && watchdog == o.watchdog && grace == o.grace &&
          stop == o.stop && after == o.after && output == o.output && resources == o.resources &&
-         limits == o.limits && user == o.user;
+         limits == o.limits && user == o.user && standby == o.standby;
 }
 
 std::string ComponentSpec::process_fingerprint() const {
@@ -81,6 +81,34 @@ const char* to_string(MonitorAction a) {
       return "restart";
     case MonitorAction::hook:
       return "hook";
+  }
+  return "?";
+}
+
+const char* to_string(RecoveryStep::Action a) {
+  switch (a) {
+    case RecoveryStep::Action::restart:
+      return "restart";
+    case RecoveryStep::Action::restart_group:
+      return "restart_group";
+    case RecoveryStep::Action::standby:
+      return "standby";
+    case RecoveryStep::Action::mode:
+      return "mode";
+    case RecoveryStep::Action::safe_stop:
+      return "safe_stop";
+  }
+  return "?";
+}
+
+const char* to_string(StandbySpec::Failback f) {
+  switch (f) {
+    case StandbySpec::Failback::immediate:
+      return "immediate";
+    case StandbySpec::Failback::stay:
+      return "stay";
+    case StandbySpec::Failback::after:
+      return "after";
   }
   return "?";
 }

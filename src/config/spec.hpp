@@ -212,6 +212,51 @@ struct UserSpec {
   bool operator==(const UserSpec&) const = default;
 };
 
+// One rung of an escalation ladder (`recovery:`). A component climbs to the next rung when
+// it fails again after the current one was used up; it returns to the bottom after running
+// `backoff.reset_after` without a failure. A ladder replaces the group's restart policy for
+// the component's failures (clean exits of a permanent component still restart as before).
+struct RecoveryStep {
+  enum class Action {
+    restart,        // restart the component with its backoff, `times` times
+    restart_group,  // restart every member of group `target` (default: the enclosing group)
+    standby,        // hold the component stopped; its standby `target` serves instead
+    mode,           // force system mode `target` while the ladder is up here; restart once more
+    safe_stop,      // stop the component until an operator starts it, and alert; force mode
+                    // `target` if given. Every ladder ends with one (implicitly if not written)
+  };
+  Action action = Action::restart;
+  int times = 1;
+  std::string target;
+  // `approval: required`: the rung waits for `vigil approve ID`; nobody answering within
+  // `approval_timeout` is the safe default: deny (skip to the next rung) unless
+  // `approve_on_timeout`.
+  bool approval = false;
+  Duration approval_timeout = std::chrono::seconds(60);
+  bool approve_on_timeout = false;
+  SourceLocation location;
+  bool operator==(const RecoveryStep&) const = default;
+};
+
+// `standby_for: lidar`: this component stands in for `primary`. A cold standby is started
+// only when the primary is given up (or its ladder reaches a standby rung) and stopped once
+// the primary is running again. A hot standby runs all the time; both learn their DDS
+// ownership strength from VIGIL_OWNERSHIP_STRENGTH, higher for whichever should publish, so
+// that readers of an exclusive-ownership topic switch to the standby when the primary's
+// writer loses liveliness.
+struct StandbySpec {
+  enum class Failback {
+    immediate,  // hot: the restarted primary outranks the standby at once
+    stay,       // the standby keeps serving; the primary comes back below it
+    after,      // after `failback_after`, the primary takes over again
+  };
+  std::string primary;
+  bool hot = false;
+  Failback failback = Failback::stay;
+  Duration failback_after{};
+  bool operator==(const StandbySpec&) const = default;
+};
+
 struct ComponentSpec {
   std::string name;
   std::vector<std::string> command;  // argv; command[0] resolved to an absolute path
@@ -232,6 +277,8 @@ struct ComponentSpec {
   std::vector<TopicMonitorSpec> topics;  // `monitors:` entries with a topic
   LimitsSpec limits;
   std::optional<UserSpec> user;
+  std::vector<RecoveryStep> recovery;  // empty: the group's policy alone
+  std::optional<StandbySpec> standby;
   SourceLocation location;
 
   // Equal when a running process need not be restarted (the location may move).
@@ -368,6 +415,8 @@ const char* to_string(DetectorKind k);
 // A watched loop's name, from the config or a VIGIL_LOOP= datagram: 1 to 64 of A-Za-z0-9_-./
 bool valid_loop_name(std::string_view name);
 const char* to_string(MonitorAction a);
+const char* to_string(RecoveryStep::Action a);
+const char* to_string(StandbySpec::Failback f);
 
 // Visits every component of the tree in declaration order.
 template <typename F>

@@ -143,6 +143,9 @@ class Daemon final : public http::ApiBackend {
                    [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); },
                    [this] {
                      if (notify_) notify_->drain();
+                   },
+                   [this](const std::string& mode, const std::string& by, bool on) {
+                     if (modes_) modes_->force(mode, by, on);
                    }});
 
     resources_ =
@@ -497,6 +500,7 @@ class Daemon final : public http::ApiBackend {
                 {"host", resources_->host_node()},
                 {"daemon", std::move(daemon)}};
     if (modes_) out["mode"] = modes_->status();
+    out["approvals"] = supervisor_->approvals();
     return out;
   }
 

@@ -119,6 +119,17 @@ void ModeController::stop() {
   settle_timer_.cancel();
 }
 
+void ModeController::force(const std::string& mode, const std::string& by, bool on) {
+  auto& who = forced_[mode];
+  const bool changed = on ? who.insert(by).second : who.erase(by) > 0;
+  if (who.empty()) forced_.erase(mode);
+  if (!changed) return;
+  spdlog::info("mode: {} {} mode {}", by, on ? "forces" : "no longer forces", mode);
+  settled_ = true;
+  settle_timer_.cancel();
+  on_health_changed();
+}
+
 void ModeController::on_health_changed() {
   if (!manager_ || evaluation_posted_) return;
   evaluation_posted_ = true;
@@ -180,7 +191,7 @@ void ModeController::evaluate() {
   const auto lookup = lookup_from_status(tree);
   std::vector<bool> holds(modes_.size(), false);
   for (std::size_t i = 1; i < modes_.size(); ++i) {
-    holds[i] = rules_[i] && rules_[i]->holds(lookup);
+    holds[i] = (rules_[i] && rules_[i]->holds(lookup)) || forced_.count(modes_[i].name) > 0;
   }
   const TimePoint now = scheduler_.now();
   if (auto s = manager_->evaluate(holds, now)) enter(*s, lookup);
@@ -198,12 +209,25 @@ void ModeController::enter(const health::ModeManager::Switch& s,
   nlohmann::json detail = {
       {"from", from.name}, {"to", to.name}, {"more_severe", s.more_severe}, {"values", to.publish}};
   std::string why;
-  if (s.more_severe) {
+  auto forcing = [this](const config::ModeSpec& m) {
+    std::string who;
+    if (auto it = forced_.find(m.name); it != forced_.end()) {
+      for (const auto& name : it->second) who += (who.empty() ? "" : ", ") + name;
+    }
+    return who;
+  };
+  const std::string forced_by = forcing(to);
+  if (s.more_severe && !forced_by.empty() && !rules_[s.to]->holds(lookup)) {
+    why = fmt::format("forced by the recovery ladder of {}", forced_by);
+    detail["forced_by"] = forced_by;
+    detail["atoms"] = nlohmann::json::array();
+  } else if (s.more_severe) {
     why = fmt::format("{} holds", to.when);
     detail["rule"] = to.when;
     detail["atoms"] = rules_[s.to]->explain(lookup);
+    if (!forced_by.empty()) detail["forced_by"] = forced_by;
   } else {
-    why = fmt::format("{} no longer holds", from.when);
+    why = fmt::format("{} no longer holds and no recovery ladder forces it", from.when);
     detail["rule"] = from.when;
     detail["atoms"] = rules_[s.from]->explain(lookup);
     if (rules_[s.to]) detail["holding"] = rules_[s.to]->explain(lookup);
@@ -214,7 +238,9 @@ void ModeController::enter(const health::ModeManager::Switch& s,
     if (!health.empty()) health += ", ";
     health += atom.value("health", "");
   }
-  const std::string reason = fmt::format("{} -> {}: {} ({})", from.name, to.name, why, health);
+  const std::string reason =
+      health.empty() ? fmt::format("{} -> {}: {}", from.name, to.name, why)
+                     : fmt::format("{} -> {}: {} ({})", from.name, to.name, why, health);
   health::Event e;
   e.wall_us = scheduler_.wall_now_us();
   e.mono_us =

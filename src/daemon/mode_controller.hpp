@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ class ModeController {
   void stop();
   // A component's state or level changed: evaluate after the current batch (coalesced).
   void on_health_changed();
+  // A recovery ladder (supervisor) forces `mode` as if its rule held, until it lets go; `by`
+  // is the component whose ladder it is. Forcing counts as the robot having started.
+  void force(const std::string& mode, const std::string& by, bool on);
   // A reload: new rules and modes; the current mode is kept if it still exists.
   void reconfigure(const config::SystemSpec& spec);
 
@@ -81,6 +85,7 @@ class ModeController {
   ModeAnnouncement announcement_;
   Timer recheck_;
   Timer settle_timer_;
+  std::map<std::string, std::set<std::string>> forced_;  // mode -> components forcing it
   bool evaluation_posted_ = false;
   bool settled_ = false;
   bool stopped_ = false;

@@ -5,7 +5,7 @@
 namespace vigil::health {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 26> kKinds{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 30> kKinds{{
     {EventKind::daemon_started, "daemon_started"},
     {EventKind::daemon_stopping, "daemon_stopping"},
     {EventKind::spawned, "spawned"},
@@ -32,6 +32,10 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 26> kKinds{{
     {EventKind::hook_finished, "hook_finished"},
     {EventKind::topic_stale, "topic_stale"},
     {EventKind::mode_changed, "mode_changed"},
+    {EventKind::recovery_step, "recovery_step"},
+    {EventKind::standby_activated, "standby_activated"},
+    {EventKind::approval_requested, "approval_requested"},
+    {EventKind::approval_decided, "approval_decided"},
 }};
 
 constexpr std::array<std::pair<FailureKind, std::string_view>, 12> kFailures{{

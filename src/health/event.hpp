@@ -38,7 +38,13 @@ enum class EventKind {
   hook_finished,      // a monitor's hook command ran (detail: argv, status, output)
   topic_stale,        // a monitored topic went silent: sensor dropout (detail: figures, action)
   mode_changed,       // the system mode changed (component "system"; detail: from, rule, atoms)
+  recovery_step,      // a component climbed its escalation ladder (detail: step, action, why)
+  standby_activated,  // a standby serves for its failed primary (detail: primary, hot)
+  approval_requested,  // a recovery step waits for an operator (detail: id, timeout, default)
+  approval_decided,    // ... approved or denied by an operator, or timed out (detail: by)
 };
+// The last kind, for tables that cover them all.
+inline constexpr EventKind kLastEventKind = EventKind::approval_decided;
 
 // Why a component failed; empty for events that are not failures.
 enum class FailureKind {

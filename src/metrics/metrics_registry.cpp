@@ -485,7 +485,7 @@ void MetricsRegistry::add_counters(Exposition& out, const std::vector<std::strin
   }
 
   auto& events = out.counter("vigil_events_total", "Health events committed to the event log.");
-  for (int k = 0; k <= static_cast<int>(EventKind::mode_changed); ++k) {
+  for (int k = 0; k <= static_cast<int>(health::kLastEventKind); ++k) {
     const auto kind = static_cast<EventKind>(k);
     auto it = events_by_kind_.find(kind);
     events.add({{"kind", std::string(health::to_string(kind))}},

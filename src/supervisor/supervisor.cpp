@@ -10,119 +10,13 @@
 
 #include "common/units.hpp"
 #include "detection/liveness.hpp"
+#include "supervisor/tree.hpp"
 
 namespace vigil::supervisor {
 
 using health::EventKind;
 using health::FailureKind;
 using health::State;
-
-struct Group {
-  config::GroupSpec spec;  // children specs are not used after build
-  Group* parent = nullptr;
-  std::vector<std::unique_ptr<Group>> groups;
-  // Children in declaration order: exactly one of the pair is set.
-  std::vector<std::pair<Component*, Group*>> children;
-  RestartIntensity intensity;
-  int consecutive_failures = 0;
-  TimePoint last_failure{};
-  int restarts = 0;
-
-  explicit Group(const config::GroupSpec& s) : intensity(s.intensity) {
-    spec.name = s.name;
-    spec.strategy = s.strategy;
-    spec.intensity = s.intensity;
-    spec.backoff = s.backoff;
-    spec.after = s.after;
-    spec.location = s.location;
-  }
-};
-
-struct Component {
-  config::ComponentSpec spec;
-  Group* parent = nullptr;
-  State state = State::stopped;
-  std::string reason = "not started yet";
-  bool wanted = true;
-  pid_t pid = 0;
-  std::uint64_t launch_generation = 0;
-  TimePoint spawned_at{};
-  TimePoint ready_at{};
-  std::int64_t since_wall_us = 0;  // when the current state began, for uptime
-  int restarts = 0;
-  int consecutive_failures = 0;
-  TimePoint not_before{};
-  detection::Liveness liveness;  // judges heartbeats and watched loops while running
-  detection::Verdict::Level watch_level = detection::Verdict::Level::ok;
-  bool capturing_stacks = false;  // a hang was detected; its evidence is being gathered
-  std::uint64_t heartbeats = 0;   // WATCHDOG=1 received from this process
-  // Active warnings by source ("watchdog", "rss", ...): the component is running but at WARN.
-  std::map<std::string, std::string> warnings;
-  // Expires with the component: asynchronous work (a stack capture) checks it before use.
-  std::shared_ptr<int> lifetime = std::make_shared<int>(0);
-  std::string status_text;
-  int reported_errno = 0;
-  bool exec_failing = false;  // suppresses repeated identical exec failure events
-  int exec_failures = 0;
-  StopPurpose stop_purpose = StopPurpose::none;
-  std::string stop_reason;
-  bool stop_pending = false;  // waiting for dependants to stop first
-  bool stop_signalled = false;
-  bool failure_recorded = false;  // a hang/not-ready already counted before the kill
-  nlohmann::json last_failure;
-  int probe_failures = 0;
-  std::unique_ptr<Probe> probe;
-  Timer start_timer;
-  Timer watchdog_timer;
-  Timer stop_timer;
-  Timer backoff_timer;
-  Timer stable_timer;
-  Timer probe_timer;
-
-  Component(config::ComponentSpec s, Scheduler& sched)
-      : spec(std::move(s)),
-        liveness(spec.watchdog),
-        start_timer(sched),
-        watchdog_timer(sched),
-        stop_timer(sched),
-        backoff_timer(sched),
-        stable_timer(sched),
-        probe_timer(sched) {}
-
-  bool alive() const { return pid != 0; }
-};
-
-namespace {
-
-std::string group_path(const Group* g) {
-  std::string out;
-  for (; g != nullptr; g = g->parent) out = out.empty() ? g->spec.name : g->spec.name + "/" + out;
-  return out;
-}
-
-void collect(const Group& g, std::vector<Component*>& out) {
-  for (const auto& [c, sub] : g.children) {
-    if (c != nullptr)
-      out.push_back(c);
-    else
-      collect(*sub, out);
-  }
-}
-
-std::vector<std::string> names_of(const std::vector<Component*>& components) {
-  std::vector<std::string> names;
-  names.reserve(components.size());
-  for (const auto* c : components) names.push_back(c->spec.name);
-  return names;
-}
-
-constexpr Duration kWatchdogSlack = std::chrono::milliseconds(4);
-
-std::int64_t ms(Duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-}  // namespace
 
 Supervisor::Supervisor(const config::SystemSpec& spec, Dependencies deps)
     : deps_(std::move(deps)), spec_(spec) {
@@ -145,9 +39,20 @@ std::unique_ptr<Group> Supervisor::build_group(
       if (it != reuse->end()) {
         c = std::move(it->second);
         reuse->erase(it);
+        const bool ladder_changed = c->spec.recovery != cs->recovery;
         c->spec = *cs;  // same behaviour; the location may have moved
+        if (ladder_changed) {
+          cancel_approvals(*c, "its recovery ladder changed");
+          c->ladder.rebind(&c->spec.recovery);
+          release_modes(*c);
+        }
       } else {
         c = std::make_unique<Component>(*cs, deps_.scheduler);
+        if (cs->standby && !cs->standby->hot) {
+          c->wanted = false;
+          c->reason = fmt::format("cold standby for {}: started when {} is given up",
+                                  cs->standby->primary, cs->standby->primary);
+        }
       }
       c->parent = group.get();
       group->children.emplace_back(c.get(), nullptr);
@@ -413,7 +318,7 @@ LaunchRequest Supervisor::prepare_launch(Component& c) {
   c.probe_failures = 0;
   const auto generation = ++c.launch_generation;
   Component* cp = &c;
-  return {&c.spec, [this, cp, generation](const process::ExitStatus& s) {
+  return {&launch_spec(c), [this, cp, generation](const process::ExitStatus& s) {
             if (cp->launch_generation == generation) on_exit(*cp, s);
           }};
 }
@@ -485,7 +390,12 @@ void Supervisor::become_ready(Component& c, const std::string& how) {
              {{"pid", c.pid}, {"startup_ms", ms(now - c.spawned_at)}});
   arm_watchdog(c);
   Component* cp = &c;
-  c.stable_timer.arm_after(c.spec.backoff.reset_after, [cp] { cp->consecutive_failures = 0; });
+  c.stable_timer.arm_after(c.spec.backoff.reset_after, [this, cp] {
+    cp->consecutive_failures = 0;
+    // Long enough without failing: the ladder starts again from its first step.
+    if (cp->ladder.index() >= 0) reset_ladder(*cp);
+  });
+  on_pair_ready(c);
   if (c.spec.ready.kind == config::ReadySpec::Kind::tcp ||
       c.spec.ready.kind == config::ReadySpec::Kind::exec) {
     c.probe_timer.arm_after(c.spec.ready.period, [this, cp] { run_probe(*cp); });
@@ -732,12 +642,22 @@ void Supervisor::handle_termination(Component& c, bool abnormal, const std::stri
     c.wanted = false;
     transition(c, abnormal ? State::failed : State::stopped, EventKind::stopped,
                fmt::format("{}; not restarted ({} component)", reason, config::to_string(type)));
+    Component* standby = partner(c);
+    if (abnormal && !shutting_down_ && !c.spec.standby && standby != nullptr &&
+        standby->serving_for.empty()) {
+      activate_standby(c, *standby, reason, /*hold_primary=*/false);
+    }
     request_reconcile();
     check_shutdown_done();
     return;
   }
   if (shutting_down_) {
     after_stopped(c);
+    return;
+  }
+  if (on_pair_failure(c, abnormal, reason)) return;
+  if (abnormal && !c.ladder.empty()) {
+    climb(c, reason);
     return;
   }
   fail_to_parent(c.parent, &c, nullptr, reason);
@@ -994,6 +914,7 @@ void Supervisor::check_shutdown_done() {
 void Supervisor::shutdown(std::function<void()> done) {
   shutting_down_ = true;
   shutdown_done_ = std::move(done);
+  approvals_.clear();
   for (auto* c : components_) {
     c->wanted = false;
     if (c->alive()) {
@@ -1154,6 +1075,8 @@ Result<void> Supervisor::start_node(const std::string& name, const nlohmann::jso
     c->consecutive_failures = 0;
     c->exec_failing = false;
     c->not_before = {};
+    cancel_approvals(*c, fmt::format("{} started it", who));
+    reset_ladder(*c);
     if (!c->alive() && c->state != State::stopped) {
       transition(*c, State::stopped, EventKind::operator_command, "start requested by " + who);
     }
@@ -1188,6 +1111,9 @@ Result<void> Supervisor::restart_node(const std::string& name, const nlohmann::j
   for (auto* c : set) {
     c->consecutive_failures = 0;
     c->exec_failing = false;
+    c->wanted = true;
+    cancel_approvals(*c, "an operator restarted it");
+    reset_ladder(*c);
   }
   restart_components(set, Duration{0}, "restart requested by operator");
   return {};
@@ -1277,6 +1203,19 @@ nlohmann::json Supervisor::status() const {
       } else if (c->spec.watchdog.timeout) {
         j["watchdog_timeout_ms"] = ms(*c->spec.watchdog.timeout);
       }
+      if (const auto* step = c->ladder.current()) {
+        j["recovery"] = {{"step", c->ladder.index() + 1},
+                         {"of", c->ladder.size()},
+                         {"action", Ladder::describe(*step)}};
+      }
+      if (c->spec.standby) {
+        j["standby_for"] = c->spec.standby->primary;
+        j["hot"] = c->spec.standby->hot;
+      }
+      if (!c->serving_for.empty()) j["serving_for"] = c->serving_for;
+      if (!c->replaced_by.empty()) j["replaced_by"] = c->replaced_by;
+      if (c->ownership_strength != 0) j["ownership_strength"] = c->ownership_strength;
+      if (!c->forced_modes.empty()) j["forcing_modes"] = c->forced_modes;
       if (!c->warnings.empty()) {
         j["warnings"] = c->warnings;
         if (j["level"] == "OK") j["level"] = health::to_string(health::Level::warn);

@@ -46,6 +46,7 @@
 #include "health/event.hpp"
 #include "health/state.hpp"
 #include "supervisor/backoff.hpp"
+#include "supervisor/ladder.hpp"
 #include "supervisor/process_runner.hpp"
 #include "watchdog/notify_message.hpp"
 
@@ -66,6 +67,9 @@ struct Dependencies {
   // Delivers notify datagrams already received but not yet read (they are read in batches).
   // Called before a missed watchdog deadline is declared a hang. May be empty.
   std::function<void()> drain_notifications = {};
+  // A recovery ladder forces system mode `mode` (on), or lets go of it (off). `by` names the
+  // component whose ladder holds it. May be empty (no modes).
+  std::function<void(const std::string& mode, const std::string& by, bool on)> force_mode = {};
 };
 
 // Recorded process of a previous vigild, offered for adoption at start.
@@ -106,6 +110,13 @@ class Supervisor {
   Result<void> start_node(const std::string& name, const nlohmann::json& origin = {});
   Result<void> stop_node(const std::string& name, const nlohmann::json& origin = {});
   Result<void> restart_node(const std::string& name, const nlohmann::json& origin = {});
+
+  // An operator's answer to a recovery step waiting for approval (`vigil approve ID`). The
+  // result says what happens now.
+  Result<std::string> decide(const std::string& id, bool approve,
+                             const nlohmann::json& origin = {});
+  // Recovery steps waiting for an operator: id, component, step, why, deadline, default.
+  nlohmann::json approvals() const;
 
   // Applies a new config: starts added components, stops removed ones, restarts only the
   // changed ones; unchanged processes keep running untouched. Returns what changed.
@@ -191,6 +202,27 @@ class Supervisor {
   void restart_components(const std::vector<Component*>& set, Duration delay,
                           const std::string& reason);
 
+  // Escalation ladders, standbys and approvals (recovery.cpp).
+  void climb(Component& c, const std::string& failure);
+  void take_rung(Component& c, const Ladder::Rung& rung);
+  void perform_rung(Component& c, const Ladder::Rung& rung);
+  void restart_for_ladder(Component& c, const Ladder::Rung& rung, Duration delay);
+  void safe_stop(Component& c, const Ladder::Rung& rung);
+  void request_approval(Component& c, const Ladder::Rung& rung);
+  void settle_approval(const std::string& id, bool approve, const std::string& by,
+                       const nlohmann::json& origin);
+  void cancel_approvals(const Component& c, const std::string& why);
+  void force_mode(Component& c, const std::string& mode);
+  void release_modes(Component& c);
+  void reset_ladder(Component& c);
+  Component* partner(const Component& c) const;
+  void activate_standby(Component& primary, Component& standby, const std::string& why,
+                        bool hold_primary);
+  bool on_pair_failure(Component& c, bool abnormal, const std::string& reason);
+  void on_pair_ready(Component& c);
+  void fail_back(Component& primary);
+  const config::ComponentSpec& launch_spec(Component& c);
+
   // Stopping.
   void begin_stop(Component& c, StopPurpose purpose, std::string reason);
   void advance_stops();
@@ -216,6 +248,9 @@ class Supervisor {
   bool shutting_down_ = false;
   std::optional<std::pair<std::int64_t, std::int64_t>> event_time_;  // wall, mono us
   std::function<void()> shutdown_done_;
+  struct PendingApproval;
+  std::map<std::string, std::unique_ptr<PendingApproval>> approvals_;
+  int next_approval_ = 1;
 };
 
 }  // namespace vigil::supervisor

@@ -46,7 +46,7 @@ const BadConfig kBadConfigs[] = {
      "root:\n  children:\n    - name: a\n      command: [/bin/true]\n      colour: red\n",
      "robot.yaml:5:7: error: unknown key 'colour' in component (expected one of: name, command, "
      "env, cwd, restart, backoff, ready, start_timeout, watchdog, grace, stop, after, output, "
-     "resources, monitors, limits, user)"},
+     "resources, monitors, limits, user, recovery, standby_for)"},
     {"command as a string", "root:\n  children:\n    - name: a\n      command: /bin/true --x\n",
      "robot.yaml:4:16: error: command must be a list of arguments, e.g. [prog, --flag, value]; "
      "for a shell command write [sh, -c, \"...\"]"},

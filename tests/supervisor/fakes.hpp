@@ -83,13 +83,14 @@ class FakeRunner final : public supervisor::ProcessRunner {
     ExitCallback on_exit;
     bool alive = true;
     std::vector<int> signals;
+    std::map<std::string, std::string> env;  // as launched (the supervisor may add to it)
   };
 
   supervisor::LaunchResult launch(const config::ComponentSpec& spec,
                                   ExitCallback on_exit) override {
     if (fail_exec.count(spec.name)) return {0, 0, ENOENT, "execve: No such file or directory"};
     const pid_t pid = next_pid_++;
-    processes[pid] = {spec.name, pid, std::move(on_exit)};
+    processes[pid] = {spec.name, pid, std::move(on_exit), true, {}, spec.env};
     launches.push_back(spec.name);
     return {pid, 1000u + static_cast<unsigned>(pid), 0, ""};
   }

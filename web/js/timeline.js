@@ -9,7 +9,8 @@ export const EVENT_KINDS = [
   'hang_detected', 'start_timeout', 'probe_failed', 'stop_requested', 'stop_escalated',
   'stopped', 'restart_scheduled', 'escalated', 'given_up', 'orphan_reaped', 'operator_command',
   'config_reloaded', 'status_changed', 'warning', 'warning_cleared', 'resource_exceeded',
-  'hook_finished', 'topic_stale', 'mode_changed',
+  'hook_finished', 'topic_stale', 'mode_changed', 'recovery_step', 'standby_activated',
+  'approval_requested', 'approval_decided',
 ];
 
 const FAILURE_KINDS = new Set([
@@ -23,8 +24,10 @@ export function isFailure(e) {
 
 function kindTone(e) {
   if (isFailure(e)) return 'bad';
-  if (e.kind === 'warning' || e.kind === 'stop_escalated') return 'warn';
-  if (e.kind === 'operator_command' || e.kind === 'config_reloaded') return 'info';
+  if (e.kind === 'warning' || e.kind === 'stop_escalated' || e.kind === 'recovery_step' ||
+      e.kind === 'approval_requested') return 'warn';
+  if (e.kind === 'operator_command' || e.kind === 'config_reloaded' ||
+      e.kind === 'approval_decided' || e.kind === 'standby_activated') return 'info';
   if (e.kind === 'ready' || e.kind === 'warning_cleared') return 'ok';
   return 'idle';
 }
