@@ -6,6 +6,7 @@
 // re-read at most once a second; a poll answer never overwrites a state that a newer event
 // already set.
 import { api, ApiError, LiveStream, tokenStore } from './js/api.js';
+import { ApprovalsView } from './js/approvals.js';
 import { SampleBuffer } from './js/charts.js';
 import { DetailView } from './js/detail.js';
 import { bytes, duration, el, percent, setText } from './js/format.js';
@@ -25,6 +26,7 @@ const model = {
   lastEventSeq: new Map(), // name -> eventSeq of the last event applied to it
   connected: false,
   pollFailing: false,
+  approvalEventSeq: 0, // eventSeq of the last approval event applied
 };
 
 const serverNowUs = () => Date.now() * 1000 + model.clockOffsetUs;
@@ -51,6 +53,7 @@ const detail = new DetailView($('detail'), {
 const pageSize = Number(new URLSearchParams(location.search).get('events_page')) || 100;
 const timeline = new EventList($('timeline'), { pageSize: Math.min(Math.max(pageSize, 1), 1000) });
 const reliability = new ReliabilityView($('reliability'), $('reliability-note'));
+const approvals = new ApprovalsView($('approvals'), { onDecide: (id, verb) => runDecision(id, verb) });
 
 // ---- status ----
 
@@ -69,6 +72,8 @@ function applyStatus(status, { fromStream = false, requestSeq = Infinity } = {})
     }
     model.nodes.set(node.name, node);
   }
+  // Same rule for approvals: a poll sent before an approval event arrived is older news.
+  if (fromStream || model.approvalEventSeq <= requestSeq) approvals.setAll(status.approvals);
   const d = status.daemon || {};
   const firstComponent = [...model.nodes.values()].find((n) => n.since_us && n.for_ms != null);
   if (firstComponent) {
@@ -89,6 +94,7 @@ function render() {
   if (!model.status) return;
   const now = serverNowUs();
   tree.render(model.status.tree, now);
+  approvals.render(now);
   renderSummary();
   if (detail.isOpen) detail.update(model.nodes.get(detail.name), now);
 }
@@ -153,6 +159,10 @@ function renderHeader(d, host) {
 function applyEvent(e) {
   timeline.addLive(e);
   detail.onEvent(e);
+  if (approvals.onEvent(e)) {
+    model.approvalEventSeq = ++model.eventSeq;
+    approvals.render(serverNowUs());
+  }
   const node = e.component ? model.nodes.get(e.component) : null;
   if (node && node.type === 'component') {
     model.lastEventSeq.set(e.component, ++model.eventSeq);
@@ -287,20 +297,20 @@ function askToken(message) {
   });
 }
 
-async function runCommand(name, verb) {
+// Runs `call(token)`, asking for the token when none is set or vigild refuses it. Returns the
+// answer, or undefined when the operator cancelled or the call failed (a toast says why).
+async function withToken(label, call) {
   let token = tokenStore.get();
   let prompt = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!token) {
       token = await askToken(prompt);
-      if (!token) return;
+      if (!token) return undefined;
     }
     try {
-      await api.command(name, verb, token);
+      const answer = await call(token);
       tokenStore.set(token);
-      toast(`${verb} ${name}: sent`, 'ok');
-      schedulePoll(0);
-      return;
+      return answer ?? {};
     } catch (e) {
       if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
         tokenStore.clear();
@@ -308,10 +318,27 @@ async function runCommand(name, verb) {
         prompt = e.status === 403 ? 'That token was not accepted. Try again.' : e.message;
         continue;
       }
-      toast(`${verb} ${name} failed: ${e.message}`, 'bad');
-      return;
+      toast(`${label} failed: ${e.message}`, 'bad');
+      return undefined;
     }
   }
+  return undefined;
+}
+
+async function runCommand(name, verb) {
+  if (await withToken(`${verb} ${name}`, (token) => api.command(name, verb, token))) {
+    toast(`${verb} ${name}: sent`, 'ok');
+    schedulePoll(0);
+  }
+}
+
+async function runDecision(id, verb) {
+  approvals.setBusy(id, true);
+  const answer = await withToken(`${verb} approval ${id}`, (token) => api.decide(id, verb, token));
+  approvals.setBusy(id, false);
+  if (answer) toast(answer.message || `${verb} ${id}: sent`, 'ok');
+  // The approval_decided event removes the row; the poll covers a stream that is down.
+  schedulePoll(0);
 }
 
 function toast(text, tone = 'info') {

@@ -13,6 +13,8 @@ namespace vigil::alerts {
 inline constexpr std::string_view kComponentFailed = "VigilComponentFailed";
 inline constexpr std::string_view kGroupEscalated = "VigilGroupEscalated";
 inline constexpr std::string_view kSupervisorGaveUp = "VigilSupervisorGaveUp";
+inline constexpr std::string_view kApprovalPending = "VigilApprovalPending";
+inline constexpr std::string_view kComponentSafeStopped = "VigilComponentSafeStopped";
 
 struct Alert {
   std::string key;                            // identity for de-duplication: "<alertname>/<node>"

@@ -22,6 +22,18 @@ std::string key_of(std::string_view name, const std::string& node) {
 // an oversized event (a long output tail) loses its detail rather than the alert.
 constexpr std::size_t kMaxBody = 64 * 1024;
 
+// Approval alerts are per request, not per component: a component may wait on a second
+// approval (a later rung) while the first is still being resolved.
+std::string approval_key(const std::string& id) {
+  return key_of(kApprovalPending, "approval-" + id);
+}
+
+std::string text_of(const json& detail, const char* key) {
+  const auto it = detail.find(key);
+  if (it == detail.end()) return {};
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
 std::string webhook_text(const Alert& alert, const json& event) {
   std::string text = webhook_body(alert, event).dump();
   if (text.size() <= kMaxBody) return text;
@@ -115,6 +127,17 @@ void AlertRouter::on_event(const health::Event& e) {
     }
   }
 
+  // Before the failure branch: a safe stop is worse than a failure and must not be folded into
+  // VigilComponentFailed even if the event carries a failure kind.
+  if (e.kind == EventKind::given_up && is_component && e.detail.value("safe_stop", false)) {
+    std::map<std::string, std::string> annotations{{"summary", e.reason},
+                                                   {"event_id", std::to_string(e.id)}};
+    if (auto why = text_of(e.detail, "why"); !why.empty()) annotations["why"] = why;
+    if (auto step = text_of(e.detail, "step"); !step.empty()) annotations["step"] = step;
+    fire(std::string(kComponentSafeStopped), node, "component", "critical", e,
+         std::move(annotations));
+    return;
+  }
   if (e.failure != FailureKind::none && !node.empty()) {
     std::map<std::string, std::string> annotations{
         {"summary", e.reason},
@@ -147,8 +170,15 @@ void AlertRouter::on_event(const health::Event& e) {
              {{"summary", e.reason}, {"event_id", std::to_string(e.id)}});
       }
       break;
+    case EventKind::approval_requested:
+      on_approval_requested(e);
+      break;
+    case EventKind::approval_decided:
+      if (auto id = text_of(e.detail, "id"); !id.empty()) resolve(approval_key(id), e);
+      break;
     case EventKind::ready:
       resolve(key_of(kComponentFailed, node), e);
+      resolve(key_of(kComponentSafeStopped, node), e);
       resolve_recovered_groups(e);
       break;
     case EventKind::operator_command: {
@@ -161,9 +191,8 @@ void AlertRouter::on_event(const health::Event& e) {
       // The tree was relearned by reconfigure(): alerts of nodes that are gone resolve.
       std::vector<std::string> gone;
       for (const auto& [key, f] : firing_) {
-        const auto& n = f.alert.name == kComponentFailed  ? f.alert.labels.at("component")
-                        : f.alert.name == kGroupEscalated ? f.alert.labels.at("group")
-                                                          : root_;
+        auto n = group_alert_node(f.alert);
+        if (n.empty()) n = f.alert.labels.at("component");
         if (groups_above_.count(n) == 0 && components_under_.count(n) == 0) gone.push_back(key);
       }
       for (const auto& key : gone) resolve(key, e);
@@ -174,10 +203,33 @@ void AlertRouter::on_event(const health::Event& e) {
   }
 }
 
+void AlertRouter::on_approval_requested(const health::Event& e) {
+  const std::string id = text_of(e.detail, "id");
+  if (id.empty() || e.component.empty()) return;
+  std::map<std::string, std::string> annotations{{"summary", e.reason},
+                                                 {"id", id},
+                                                 {"action", text_of(e.detail, "action")},
+                                                 {"default", text_of(e.detail, "default")},
+                                                 {"event_id", std::to_string(e.id)}};
+  if (auto d = e.detail.find("deadline_us"); d != e.detail.end() && d->is_number_integer()) {
+    annotations["deadline"] = rfc3339(d->get<std::int64_t>());
+  }
+  if (auto why = text_of(e.detail, "why"); !why.empty()) annotations["why"] = why;
+  fire(std::string(kApprovalPending), e.component, "component", "warning", e,
+       std::move(annotations), approval_key(id));
+}
+
+std::string AlertRouter::group_alert_node(const Alert& alert) const {
+  if (alert.name == kGroupEscalated) return alert.labels.at("group");
+  if (alert.name == kSupervisorGaveUp) return root_;
+  return {};
+}
+
 void AlertRouter::fire(const std::string& name, const std::string& node,
                        const std::string& node_label, const std::string& severity,
-                       const health::Event& e, std::map<std::string, std::string> annotations) {
-  const std::string key = key_of(name, node);
+                       const health::Event& e, std::map<std::string, std::string> annotations,
+                       std::string key) {
+  if (key.empty()) key = key_of(name, node);
   if (auto it = firing_.find(key); it != firing_.end()) {
     // Still firing: the same problem again. Remember it; Alertmanager learns it at its next
     // refresh, the webhook and exec targets are not told again.
@@ -235,8 +287,8 @@ bool AlertRouter::healthy(const std::string& component) const {
 void AlertRouter::resolve_recovered_groups(const health::Event& e) {
   std::vector<std::string> recovered;
   for (const auto& [key, f] : firing_) {
-    if (f.alert.name == kComponentFailed) continue;
-    const std::string node = f.alert.name == kGroupEscalated ? f.alert.labels.at("group") : root_;
+    const std::string node = group_alert_node(f.alert);
+    if (node.empty()) continue;
     auto members = components_under_.find(node);
     if (members == components_under_.end()) continue;
     if (std::all_of(members->second.begin(), members->second.end(),
@@ -257,12 +309,13 @@ void AlertRouter::on_operator_stop(const std::string& node, const health::Event&
   for (const auto& c : components) {
     operator_stopped_.insert(c);
     resolve(key_of(kComponentFailed, c), e);
+    resolve(key_of(kComponentSafeStopped, c), e);
   }
   // Group alerts of this group and of the groups below it: the operator has taken over.
   std::vector<std::string> taken_over;
   for (const auto& [key, f] : firing_) {
-    if (f.alert.name == kComponentFailed) continue;
-    const std::string group = f.alert.name == kGroupEscalated ? f.alert.labels.at("group") : root_;
+    const std::string group = group_alert_node(f.alert);
+    if (group.empty()) continue;
     const auto& above = groups_above_[group];
     if (group == node || std::find(above.begin(), above.end(), node) != above.end()) {
       taken_over.push_back(key);

@@ -7,6 +7,12 @@
 //                                                                         `ready`
 //   VigilGroupEscalated{group}    `escalated` of the group               every component under the
 //   VigilSupervisorGaveUp         `given_up` of the root                 group (root) running again
+//   VigilApprovalPending{component} `approval_requested` (one per id)     its `approval_decided`
+//                                                                         (approved, denied,
+//                                                                         withdrawn, timed out)
+//   VigilComponentSafeStopped{component} `given_up` with detail.safe_stop  the component's next
+//                                   (an escalation ladder ended in a       `ready`
+//                                   safe stop)
 //
 // A component, group or root alert also resolves when an operator stops that node (or a group
 // above it: the operator has taken over), or when a reload removes the component. An operator
@@ -78,10 +84,13 @@ class AlertRouter final : public health::EventSink {
   void learn_tree(const config::SystemSpec& spec);
   void fire(const std::string& name, const std::string& node, const std::string& node_label,
             const std::string& severity, const health::Event& event,
-            std::map<std::string, std::string> annotations);
+            std::map<std::string, std::string> annotations, std::string key = {});
   void resolve(const std::string& key, const health::Event& event);
   void resolve_recovered_groups(const health::Event& event);
   void on_operator_stop(const std::string& node, const health::Event& event);
+  void on_approval_requested(const health::Event& event);
+  // The node whose recovery ends a group or root alert; empty for per-component alerts.
+  std::string group_alert_node(const Alert& alert) const;
   bool healthy(const std::string& component) const;
   void notify(const Firing& firing);
   void post_to_alertmanager(const Firing& firing, std::int64_t ends_at_us);

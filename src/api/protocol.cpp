@@ -7,7 +7,7 @@
 namespace vigil::api {
 namespace {
 
-constexpr std::array<std::pair<Command, std::string_view>, 11> kCommands{{
+constexpr std::array<std::pair<Command, std::string_view>, 13> kCommands{{
     {Command::status, "status"},
     {Command::start, "start"},
     {Command::stop, "stop"},
@@ -19,9 +19,25 @@ constexpr std::array<std::pair<Command, std::string_view>, 11> kCommands{{
     {Command::shutdown, "shutdown"},
     {Command::ping, "ping"},
     {Command::history, "history"},
+    {Command::approve, "approve"},
+    {Command::deny, "deny"},
 }};
 
 }  // namespace
+
+std::string approval_id_problem(std::string_view id) {
+  if (id.empty()) return "an approval id must not be empty (`vigil status` lists them)";
+  if (id.size() > kMaxApprovalIdBytes) {
+    return fmt::format("an approval id is at most {} characters", kMaxApprovalIdBytes);
+  }
+  for (const char ch : id) {
+    // Ids are echoed into terminals and logs: no control characters, no escapes.
+    if (ch <= ' ' || ch > '~') {
+      return "an approval id is printable ASCII without spaces (`vigil status` lists them)";
+    }
+  }
+  return {};
+}
 
 std::string_view to_string(Command c) {
   for (const auto& [cmd, name] : kCommands) {
@@ -68,6 +84,9 @@ Result<Request> parse_request(std::string_view line) {
         return make_error("\"limit\" must be an integer from 0 to 100000");
       }
       r.limit = v.get<int>();
+    } else if (key == "id") {
+      if (!v.is_string()) return make_error("\"id\" must be a string");
+      r.id = v.get<std::string>();
     } else if (key == "series") {
       if (!v.is_string()) return make_error("\"series\" must be a string");
       r.series = v.get<std::string>();
@@ -87,6 +106,13 @@ Result<Request> parse_request(std::string_view line) {
                           r.command == Command::restart || r.command == Command::logs;
   if (needs_name && r.name.empty()) {
     return make_error(fmt::format("'{}' needs \"name\"", to_string(r.command)));
+  }
+  if (r.command == Command::approve || r.command == Command::deny) {
+    if (j.find("id") == j.end()) {
+      return make_error(
+          fmt::format("'{}' needs \"id\" (a pending approval's id)", to_string(r.command)));
+    }
+    if (auto problem = approval_id_problem(r.id); !problem.empty()) return make_error(problem);
   }
   if (r.command == Command::history && r.component.empty()) {
     return make_error("'history' needs \"component\" (a component's name or \"host\")");

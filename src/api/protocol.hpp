@@ -21,7 +21,9 @@ enum class Command {
   reload,
   shutdown,
   ping,
-  history
+  history,
+  approve,
+  deny
 };
 
 struct Request {
@@ -34,7 +36,14 @@ struct Request {
   int limit = 100;            // events: how many, lines: logs
   std::string series;         // history: e.g. cpu_percent (empty: list the series)
   int max_points = 600;       // history: thin to at most this many points
+  std::string id;             // approve/deny: a pending approval's id (from `status`)
 };
+
+// An approval id as an operator may send it: 1 to kMaxApprovalIdBytes printable ASCII
+// characters without spaces. Shared with the HTTP API so both reject the same ids.
+inline constexpr std::size_t kMaxApprovalIdBytes = 64;
+// Empty when `id` is acceptable, otherwise why not.
+std::string approval_id_problem(std::string_view id);
 
 inline constexpr std::size_t kMaxRequestBytes = std::size_t{64} * 1024;
 

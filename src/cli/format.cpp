@@ -18,6 +18,13 @@ const char* state_colour(const std::string& state) {
   return "31";                                                  // red: backoff, failed, given_up
 }
 
+// A string field, or empty when absent or of another type (the status may come from an older or
+// newer vigild).
+std::string text_field(const nlohmann::json& node, const char* key) {
+  const auto it = node.find(key);
+  return it != node.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string ago(std::int64_t now_us, std::int64_t then_us) {
   return format_duration(std::chrono::microseconds(now_us - then_us)) + " ago";
 }
@@ -65,6 +72,24 @@ void render(const nlohmann::json& node, const std::string& prefix, bool last, bo
   if (node.contains("phi")) line += fmt::format("  phi {:.1f}", node.value("phi", 0.0));
   out += line + "\n";
   const std::string detail_prefix = child_prefix + "    ";
+  if (const auto rec = node.find("recovery"); rec != node.end() && rec->is_object()) {
+    out += fmt::format("{}{}\n", detail_prefix,
+                       style.paint(fmt::format("recovery step {}/{}: {}", rec->value("step", 0),
+                                               rec->value("of", 0), rec->value("action", "?")),
+                                   "33"));
+  }
+  // Who covers for whom: a standby serving now matters more than one merely configured.
+  if (!text_field(node, "serving_for").empty()) {
+    out += fmt::format("{}{}\n", detail_prefix,
+                       style.paint("serving for " + text_field(node, "serving_for"), "33"));
+  } else if (!text_field(node, "standby_for").empty()) {
+    out += fmt::format("{}standby for {}{}\n", detail_prefix, text_field(node, "standby_for"),
+                       node.value("hot", false) ? " (hot)" : "");
+  }
+  if (!text_field(node, "replaced_by").empty()) {
+    out += fmt::format("{}{}\n", detail_prefix,
+                       style.paint("replaced by standby " + text_field(node, "replaced_by"), "33"));
+  }
   if (state != "running" && !node.value("reason", "").empty()) {
     out += fmt::format("{}{}\n", detail_prefix, style.paint(node.value("reason", ""), "2"));
   }
@@ -184,6 +209,30 @@ std::string format_event(const nlohmann::json& e, const Style& style) {
     }
   }
   return line;
+}
+
+std::string format_approvals(const nlohmann::json& approvals, const Style& style,
+                             std::int64_t now_us) {
+  if (!approvals.is_array() || approvals.empty()) return "";
+  std::string out =
+      style.paint(fmt::format("pending approvals ({})", approvals.size()), "1;33") + "\n";
+  for (const auto& a : approvals) {
+    if (!a.is_object()) continue;
+    const std::string id = text_field(a, "id");
+    const std::int64_t left_us = a.value("deadline_us", std::int64_t{0}) - now_us;
+    const std::string left =
+        // Whole seconds, rounded up: "0s left" would read as already too late.
+        left_us > 0 ? format_uptime((left_us + 999'999) / 1'000'000 * 1000) + " left" : "due now";
+    const std::string fallback = text_field(a, "default");
+    out += fmt::format("  [{}] {}: {}\n", style.paint(id, "1"), text_field(a, "component"),
+                       style.paint(text_field(a, "action"), "33"));
+    if (!text_field(a, "why").empty()) out += fmt::format("      why: {}\n", text_field(a, "why"));
+    out += fmt::format(
+        "      {}; then the default applies: {}\n", left,
+        style.paint(fallback.empty() ? "?" : fallback, fallback == "approve" ? "33" : "2"));
+    out += fmt::format("      answer: vigil approve {}  |  vigil deny {}\n", id, id);
+  }
+  return out;
 }
 
 std::string format_bytes(double bytes) {

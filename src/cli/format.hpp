@@ -18,6 +18,10 @@ std::string format_daemon(const nlohmann::json& daemon, const Style& style);
 // "mode degraded max_speed=0.3 (nominal -> degraded: ...)": the system mode and why.
 std::string format_mode(const nlohmann::json& mode, const Style& style);
 std::string format_event(const nlohmann::json& event, const Style& style);
+// The status's `approvals` array: each pending approval with the time left, what happens when
+// nobody answers, and the commands that answer it. Empty when none are pending.
+std::string format_approvals(const nlohmann::json& approvals, const Style& style,
+                             std::int64_t now_us);
 
 // Compact figures for narrow columns (vigil top): "512B", "2.7MiB", "1.2GiB"; negative: "-".
 std::string format_bytes(double bytes);

@@ -241,6 +241,14 @@ int main(int argc, char** argv) {
   report->add_option("--since", since, "the window (default: the whole log)");
   report->add_flag("--json", json_out, "machine-readable output");
 
+  std::string approval_id;
+  auto* approve =
+      app.add_subcommand("approve", "let a recovery step that waits for approval go ahead");
+  approve->add_option("ID", approval_id, "the approval's id (`vigil status` lists them)")
+      ->required();
+  auto* deny = app.add_subcommand("deny", "refuse a recovery step that waits for approval");
+  deny->add_option("ID", approval_id, "the approval's id (`vigil status` lists them)")->required();
+
   auto* reload = app.add_subcommand("reload", "re-read the config; restart only what changed");
   auto* top = app.add_subcommand("top", "a live view of the components (q quits)");
   auto* token = app.add_subcommand("token", "print the HTTP API token (state_dir/token)");
@@ -293,6 +301,9 @@ int main(int argc, char** argv) {
       std::cout << r->reply.dump(2) << "\n";
     } else {
       std::cout << cli::format_status(r->reply["tree"], style, wall_clock_us());
+      if (r->reply.contains("approvals")) {
+        std::cout << cli::format_approvals(r->reply["approvals"], style, wall_clock_us());
+      }
       if (r->reply.contains("host")) std::cout << cli::format_host(r->reply["host"], style);
       if (r->reply.contains("daemon")) std::cout << cli::format_daemon(r->reply["daemon"], style);
       if (r->reply.contains("mode")) std::cout << cli::format_mode(r->reply["mode"], style);
@@ -308,6 +319,14 @@ int main(int argc, char** argv) {
       std::cout << cmd << " " << name << ": ok\n";
       return kOk;
     }
+  }
+  for (auto* sub : {approve, deny}) {
+    if (!*sub) continue;
+    const std::string cmd = sub == approve ? "approve" : "deny";
+    auto r = ask(target, {{"cmd", cmd}, {"id", approval_id}}, rc);
+    if (!r) return rc;
+    std::cout << r->reply.value("message", cmd + " " + approval_id + ": ok") << "\n";
+    return kOk;
   }
   if (*events) {
     auto since_us = parse_since(since, rc);

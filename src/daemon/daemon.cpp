@@ -458,6 +458,16 @@ class Daemon final : public http::ApiBackend {
         if (!reply) return api::error_response(reply.error());
         return api::ok_response(std::move(*reply));
       }
+      case Command::approve:
+      case Command::deny: {
+        if (shutting_down_) return api::error_response("vigild is shutting down");
+        const bool approve = r.command == Command::approve;
+        auto decided = supervisor_->decide(r.id, approve, {{"via", "cli"}});
+        if (!decided) return api::error_response(decided.error());
+        return api::ok_response({{"id", r.id},
+                                 {"decision", approve ? "approved" : "denied"},
+                                 {"message", *decided}});
+      }
       case Command::shutdown:
         scheduler_.post([this] { begin_shutdown("operator requested shutdown"); });
         return api::ok_response({{"stopping", true}});
@@ -882,6 +892,18 @@ class Daemon final : public http::ApiBackend {
     auto reply = history_query(r.component, r.series, r.since_us, r.max_points);
     if (!reply) throw http::HttpError(400, reply.error());
     return std::move(*reply);
+  }
+
+  json approvals() override { return {{"approvals", supervisor_->approvals()}}; }
+
+  json decide(const std::string& id, bool approve, const json& origin) override {
+    if (shutting_down_) throw http::HttpError(503, "vigild is shutting down");
+    auto decided = supervisor_->decide(id, approve, origin);
+    if (!decided) throw http::HttpError(404, decided.error());
+    return {{"ok", true},
+            {"id", id},
+            {"decision", approve ? "approved" : "denied"},
+            {"message", *decided}};
   }
 
   std::string metrics() override { return metrics_->render(status_json()); }

@@ -36,6 +36,8 @@ std::string route_of(const httplib::Request& req) {
   if (p == "/api/v1/report") return "report";
   if (p == "/api/v1/metrics/history") return "history";
   if (p == "/api/v1/components") return "components";
+  if (p == "/api/v1/approvals") return "approvals";
+  if (p.rfind("/api/v1/approvals/", 0) == 0) return "decision";
   if (p.rfind("/api/v1/components/", 0) == 0) {
     if (req.method == "POST") return "command";
     if (p.size() > 5 && p.compare(p.size() - 5, 5, "/logs") == 0) return "logs";
@@ -252,7 +254,8 @@ void HttpServer::install_routes() {
                       }));
           });
 
-  auto command = [this](const httplib::Request& req, httplib::Response& res) {
+  // Every mutating call: 401 without a bearer token, 403 with a wrong one.
+  auto require_token = [this](const httplib::Request& req, httplib::Response& res) {
     const std::string authorization = req.get_header_value("Authorization");
     const auto credential = bearer_credential(authorization);
     if (credential.empty()) {
@@ -261,6 +264,10 @@ void HttpServer::install_routes() {
                       "this call needs 'Authorization: Bearer TOKEN' (`vigil token` prints it)");
     }
     if (!token_.matches(credential)) throw HttpError(403, "wrong token");
+  };
+
+  auto command = [this, require_token](const httplib::Request& req, httplib::Response& res) {
+    require_token(req, res);
     allow_params(req.params, {});
     auto origin = command_origin(req);
     send_json(res, 200,
@@ -273,6 +280,30 @@ void HttpServer::install_routes() {
           [](const httplib::Request&, httplib::Response& res) {
             res.set_header("Allow", "POST");
             throw HttpError(405, "use POST (with the token) to command a component");
+          });
+
+  svr.Get("/api/v1/approvals", [this](const httplib::Request& req, httplib::Response& res) {
+    allow_params(req.params, {});
+    send_json(res, 200, on_loop([b = &backend_] { return b->approvals(); }));
+  });
+
+  svr.Post(R"(/api/v1/approvals/([^/]+)/(approve|deny))",
+           [this, require_token](const httplib::Request& req, httplib::Response& res) {
+             require_token(req, res);
+             allow_params(req.params, {});
+             auto id = checked_approval_id(req.matches[1]);
+             const bool approve = req.matches[2] == "approve";
+             auto origin = command_origin(req);
+             send_json(
+                 res, 200,
+                 on_loop([b = &backend_, id = std::move(id), approve, origin = std::move(origin)] {
+                   return b->decide(id, approve, origin);
+                 }));
+           });
+  svr.Get(R"(/api/v1/approvals/([^/]+)/(approve|deny))",
+          [](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Allow", "POST");
+            throw HttpError(405, "use POST (with the token) to answer an approval");
           });
 
   svr.Get("/api/v1/events", [this](const httplib::Request& req, httplib::Response& res) {

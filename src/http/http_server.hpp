@@ -60,6 +60,11 @@ class ApiBackend {
   virtual nlohmann::json command(const std::string& verb, const std::string& name,
                                  const nlohmann::json& origin) = 0;
   virtual nlohmann::json history(const HistoryRequest& request) = 0;
+  // The recovery steps waiting for an operator: {"approvals": [...]} as in the status.
+  virtual nlohmann::json approvals() = 0;
+  // Answers pending approval `id`; HttpError 404 when no such approval is pending.
+  virtual nlohmann::json decide(const std::string& id, bool approve,
+                                const nlohmann::json& origin) = 0;
   virtual std::string metrics() = 0;
   // A new stream client that has been sent the events after `last_event_id` (when > 0) and
   // then a snapshot of the tree, with no event lost or repeated in between. Null when full.

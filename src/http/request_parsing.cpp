@@ -7,6 +7,7 @@
 #include <charconv>
 #include <set>
 
+#include "api/protocol.hpp"
 #include "common/units.hpp"
 
 namespace vigil::http {
@@ -107,6 +108,11 @@ json parse_command_body(std::string_view text) {
     fields["reason"] = it.value();
   }
   return fields;
+}
+
+std::string checked_approval_id(const std::string& id) {
+  if (auto problem = api::approval_id_problem(id); !problem.empty()) throw HttpError(400, problem);
+  return id;
 }
 
 std::optional<std::int64_t> parse_last_event_id(std::string_view header) {

@@ -35,6 +35,9 @@ std::int64_t duration_param(const QueryParams& params, const char* name, std::in
 
 // A command's optional body: empty, or {"reason": "at most 500 bytes"}. Returns the fields.
 nlohmann::json parse_command_body(std::string_view body);
+// An approval id taken from a URL path: 400 unless it is one the control protocol accepts
+// (short printable ASCII), so both interfaces reject the same ids the same way.
+std::string checked_approval_id(const std::string& id);
 // A non-negative event id, or nothing for anything else.
 std::optional<std::int64_t> parse_last_event_id(std::string_view header);
 

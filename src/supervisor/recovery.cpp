@@ -82,6 +82,7 @@ void Supervisor::perform_rung(Component& c, const Ladder::Rung& r) {
       const Duration delay = backoff_delay(g->spec.backoff, attempt, deps_.uniform() * 2.0 - 1.0);
       std::vector<Component*> members;
       collect(*g, members);
+      drop_stood_down(members);
       nlohmann::json detail = step_detail(c.ladder, r);
       detail["delay_ms"] = ms(delay);
       detail["group"] = g->spec.name;
@@ -397,15 +398,25 @@ bool Supervisor::on_pair_failure(Component& c, bool abnormal, const std::string&
   }
   Component& primary = *other;
   if (c.serving_for != primary.spec.name) return false;
-  c.serving_for.clear();
+  // A hot standby that fails beside a live primary: the primary's writers serve again.
+  if (c.spec.standby->hot && primary.alive()) c.serving_for.clear();
   const auto* rung = primary.ladder.current();
-  if (!primary.alive() && rung != nullptr && rung->action == Action::standby &&
-      primary.replaced_by == c.spec.name) {
-    primary.replaced_by.clear();
-    c.failback_timer.cancel();
-    climb(primary, fmt::format("standby {} failed: {}", c.spec.name, reason));
-  }
-  return false;
+  const bool ladder_rung = !primary.alive() && rung != nullptr &&
+                           rung->action == Action::standby && primary.replaced_by == c.spec.name;
+  // Serving for a primary without a ladder: its own policy restarts it, still serving.
+  if (!ladder_rung) return false;
+  c.serving_for.clear();
+  primary.replaced_by.clear();
+  c.failback_timer.cancel();
+  climb(primary, fmt::format("standby {} failed: {}", c.spec.name, reason));
+  if (c.spec.standby->hot) return false;  // a hot standby always runs
+  // The ladder has moved past this cold standby: it is not restarted behind it.
+  c.wanted = false;
+  transition(c, State::failed, EventKind::stopped,
+             fmt::format("{}; not restarted: {}'s recovery ladder moved on", reason,
+                         primary.spec.name));
+  request_reconcile();
+  return true;
 }
 
 void Supervisor::on_pair_ready(Component& c) {
@@ -417,8 +428,11 @@ void Supervisor::on_pair_ready(Component& c) {
   c.replaced_by.clear();
   standby.failback_timer.cancel();
   if (standby.serving_for != c.spec.name && !was_replaced) return;
-  standby.serving_for.clear();
   const auto& pair = *standby.spec.standby;
+  // A hot standby that outranks the returned primary goes on serving (failback stay/after).
+  const bool still_outranks = pair.hot && standby.alive() &&
+                              standby.ownership_strength > c.ownership_strength;
+  if (!still_outranks) standby.serving_for.clear();
   if (!pair.hot) {
     standby.wanted = false;
     if (standby.alive()) {
@@ -434,6 +448,7 @@ void Supervisor::on_pair_ready(Component& c) {
     Component* sp = &standby;
     c.failback_timer.arm_after(pair.failback_after, [this, cp, sp] {
       if (cp->state != State::running || !sp->alive()) return;
+      sp->serving_for.clear();
       restart_components(
           {sp}, Duration{0},
           fmt::format("failback: {} has run {}; its standby restarts below it", cp->spec.name,

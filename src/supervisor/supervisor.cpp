@@ -281,8 +281,13 @@ void Supervisor::request_reconcile() {
 bool Supervisor::dependencies_ready(const Component& c) const {
   auto it = waits_for_.find(const_cast<Component*>(&c));
   if (it == waits_for_.end()) return true;
-  return std::all_of(it->second.begin(), it->second.end(),
-                     [](const Component* d) { return d->state == State::running; });
+  return std::all_of(it->second.begin(), it->second.end(), [this](const Component* d) {
+    if (d->state == State::running) return true;
+    // An idle cold standby is nothing to wait for; a primary its standby serves for is there.
+    if (d->spec.standby && !d->spec.standby->hot && !d->wanted) return true;
+    const Component* standby = d->replaced_by.empty() ? nullptr : find_component(d->replaced_by);
+    return standby != nullptr && standby->state == State::running;
+  });
 }
 
 void Supervisor::reconcile() {
@@ -719,6 +724,7 @@ void Supervisor::apply_strategy(Group& parent, Component* failed_component, Grou
     else
       collect(*g, set);
   }
+  drop_stood_down(set);
   const auto names = names_of(set);
   emit(failed_name, EventKind::restart_scheduled, "backoff",
        fmt::format("restart in {} (attempt {}, {} in group {}): {}", format_duration(delay),
@@ -786,8 +792,10 @@ void Supervisor::root_exhausted(const std::string& reason) {
                      format_duration(delay)),
          FailureKind::none, {{"delay_ms", ms(delay)}, {"final_action", "retry"}});
     root_->intensity.reset();
+    std::vector<Component*> everything = components_;
+    drop_stood_down(everything);
     restart_components(
-        components_, delay,
+        everything, delay,
         fmt::format("whole system restart in {} (final_action: retry)", format_duration(delay)));
     return;
   }
@@ -1214,7 +1222,7 @@ nlohmann::json Supervisor::status() const {
       }
       if (!c->serving_for.empty()) j["serving_for"] = c->serving_for;
       if (!c->replaced_by.empty()) j["replaced_by"] = c->replaced_by;
-      if (c->ownership_strength != 0) j["ownership_strength"] = c->ownership_strength;
+      if (partner(*c) != nullptr) j["ownership_strength"] = c->ownership_strength;
       if (!c->forced_modes.empty()) j["forcing_modes"] = c->forced_modes;
       if (!c->warnings.empty()) {
         j["warnings"] = c->warnings;

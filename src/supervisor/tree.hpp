@@ -129,6 +129,18 @@ inline std::vector<std::string> names_of(const std::vector<Component*>& componen
   return names;
 }
 
+// Components that sit out a group restart: an idle cold standby, and a primary held stopped
+// while its standby serves. A restart of their group must not start them.
+inline bool stood_down(const Component& c) {
+  if (c.wanted) return false;
+  return (c.spec.standby && !c.spec.standby->hot && c.serving_for.empty()) ||
+         !c.replaced_by.empty();
+}
+
+inline void drop_stood_down(std::vector<Component*>& set) {
+  std::erase_if(set, [](const Component* c) { return stood_down(*c); });
+}
+
 constexpr Duration kWatchdogSlack = std::chrono::milliseconds(4);
 
 inline std::int64_t ms(Duration d) {

@@ -302,6 +302,125 @@ TEST_F(AlertRouterTest, ConfigLabelsChangeOnReloadAndIdentityLabelsStay) {
   EXPECT_EQ(labels["component"], "lidar");
 }
 
+json approval_detail(const std::string& id, std::int64_t deadline_us) {
+  return {{"id", id},
+          {"step", 2},
+          {"of", 3},
+          {"action", "restart_group drive"},
+          {"target", "drive"},
+          {"why", "left failed again"},
+          {"timeout_ms", 30000},
+          {"deadline_us", deadline_us},
+          {"default", "deny"}};
+}
+
+TEST_F(AlertRouterTest, ApprovalRequestFiresAWarningResolvedByItsDecision) {
+  all_ready();
+  const auto deadline = now_us() + 30'000'000;
+  send(event("left", EventKind::approval_requested, "failed", FailureKind::none,
+             "waiting for approval 1 to restart_group drive", approval_detail("1", deadline)));
+  ASSERT_EQ(hook_->deliveries.size(), 1u);
+  const auto fired = hook_->body(0);
+  EXPECT_EQ(fired["status"], "firing");
+  EXPECT_EQ(fired["alertname"], "VigilApprovalPending");
+  EXPECT_EQ(fired["labels"]["component"], "left");
+  EXPECT_EQ(fired["labels"]["severity"], "warning");
+  EXPECT_EQ(fired["annotations"]["summary"], "waiting for approval 1 to restart_group drive");
+  EXPECT_EQ(fired["annotations"]["id"], "1");
+  EXPECT_EQ(fired["annotations"]["action"], "restart_group drive");
+  EXPECT_EQ(fired["annotations"]["deadline"], rfc3339(deadline));
+  EXPECT_EQ(fired["annotations"]["default"], "deny");
+  ASSERT_EQ(am_->deliveries.size(), 1u);
+  EXPECT_EQ(am_->body(0)[0]["labels"]["alertname"], "VigilApprovalPending");
+
+  // A decision on another approval resolves nothing; readiness of the component neither (the
+  // operator still has to answer).
+  send(event("left", EventKind::approval_decided, "failed", FailureKind::none, "approval 9",
+             {{"id", "9"}, {"decision", "approved"}, {"by", "operator"}}));
+  EXPECT_EQ(hook_->deliveries.size(), 1u);
+
+  sched_.advance(3s);
+  send(event("left", EventKind::approval_decided, "failed", FailureKind::none,
+             "approval 1 (restart_group drive): approved by operator",
+             {{"id", "1"}, {"decision", "approved"}, {"by", "operator"}}));
+  ASSERT_EQ(hook_->deliveries.size(), 2u);
+  const auto resolved = hook_->body(1);
+  EXPECT_EQ(resolved["alertname"], "VigilApprovalPending");
+  EXPECT_EQ(resolved["status"], "resolved");
+  EXPECT_EQ(resolved["ends_at"], rfc3339(now_us()));
+  EXPECT_EQ(resolved["event"]["kind"], "approval_decided");
+  EXPECT_TRUE(router_->describe()["firing"].empty());
+}
+
+TEST_F(AlertRouterTest, EachApprovalIsItsOwnAlertAndATimeoutOrWithdrawalResolvesIt) {
+  send(event("left", EventKind::approval_requested, "failed", FailureKind::none, "first",
+             approval_detail("1", now_us() + 1)));
+  send(event("lidar", EventKind::approval_requested, "failed", FailureKind::none, "second",
+             approval_detail("2", now_us() + 1)));
+  ASSERT_EQ(hook_->deliveries.size(), 2u);
+  EXPECT_EQ(router_->describe()["firing"].size(), 2u);
+
+  send(event("left", EventKind::approval_decided, "failed", FailureKind::none, "timed out",
+             {{"id", "1"}, {"decision", "denied"}, {"by", "timeout"}}));
+  ASSERT_EQ(hook_->deliveries.size(), 3u);
+  EXPECT_EQ(hook_->body(2)["labels"]["component"], "left");
+  EXPECT_EQ(hook_->body(2)["status"], "resolved");
+
+  // An approval alert is not a root alert: everything running again does not resolve it.
+  all_ready();
+  EXPECT_EQ(hook_->deliveries.size(), 3u);
+  send(event("lidar", EventKind::approval_decided, "running", FailureKind::none, "withdrawn",
+             {{"id", "2"}, {"decision", "withdrawn"}, {"by", "operator"}}));
+  ASSERT_EQ(hook_->deliveries.size(), 4u);
+  EXPECT_EQ(hook_->body(3)["labels"]["component"], "lidar");
+  EXPECT_EQ(hook_->body(3)["status"], "resolved");
+  EXPECT_TRUE(router_->describe()["firing"].empty());
+}
+
+TEST_F(AlertRouterTest, ApprovalRequestWithoutAnIdIsIgnored) {
+  send(event("left", EventKind::approval_requested, "failed", FailureKind::none, "odd",
+             {{"action", "restart"}}));
+  EXPECT_TRUE(hook_->deliveries.empty());
+  EXPECT_TRUE(router_->describe()["firing"].empty());
+}
+
+TEST_F(AlertRouterTest, SafeStopFiresCriticalAndResolvesWhenTheComponentIsReadyAgain) {
+  all_ready();
+  send(event("left", EventKind::given_up, "given_up", FailureKind::none,
+             "left: safe stop after step 3/3",
+             {{"step", 3}, {"of", 3}, {"why", "crashed 4 times"}, {"safe_stop", true}}));
+  ASSERT_EQ(hook_->deliveries.size(), 1u);
+  const auto fired = hook_->body(0);
+  EXPECT_EQ(fired["alertname"], "VigilComponentSafeStopped");
+  EXPECT_EQ(fired["labels"]["component"], "left");
+  EXPECT_EQ(fired["labels"]["severity"], "critical");
+  EXPECT_EQ(fired["annotations"]["summary"], "left: safe stop after step 3/3");
+  EXPECT_EQ(fired["annotations"]["why"], "crashed 4 times");
+
+  ready("right");  // another component
+  EXPECT_EQ(hook_->deliveries.size(), 1u);
+  ready("left");
+  ASSERT_EQ(hook_->deliveries.size(), 2u);
+  EXPECT_EQ(hook_->body(1)["alertname"], "VigilComponentSafeStopped");
+  EXPECT_EQ(hook_->body(1)["status"], "resolved");
+}
+
+TEST_F(AlertRouterTest, GivenUpWithoutSafeStopIsNotASafeStopAlert) {
+  send(event("left", EventKind::given_up, "given_up", FailureKind::none, "gave up",
+             {{"safe_stop", false}}));
+  send(event("left", EventKind::given_up, "given_up"));
+  EXPECT_TRUE(hook_->deliveries.empty());
+}
+
+TEST_F(AlertRouterTest, OperatorStopResolvesASafeStop) {
+  send(event("left", EventKind::given_up, "given_up", FailureKind::none, "safe stop",
+             {{"safe_stop", true}}));
+  ASSERT_EQ(hook_->deliveries.size(), 1u);
+  send(event("left", EventKind::operator_command, "", FailureKind::none, "operator: stop left"));
+  ASSERT_EQ(hook_->deliveries.size(), 2u);
+  EXPECT_EQ(hook_->body(1)["status"], "resolved");
+}
+
 TEST_F(AlertRouterTest, StopStopsEveryTarget) {
   router_->stop(0ms);
   EXPECT_TRUE(am_->stopped);

@@ -60,5 +60,45 @@ TEST(Protocol, RejectsWithAClearMessage) {
   EXPECT_FALSE(parse_request(std::string(kMaxRequestBytes + 1, ' ')).ok());
 }
 
+TEST(Protocol, ParsesApproveAndDeny) {
+  auto approve = parse_request(R"({"cmd":"approve","id":"1"})");
+  ASSERT_TRUE(approve.ok()) << approve.error();
+  EXPECT_EQ(approve->command, Command::approve);
+  EXPECT_EQ(approve->id, "1");
+  EXPECT_EQ(to_string(approve->command), "approve");
+  auto deny = parse_request(R"({"cmd":"deny","id":"lidar-7"})");
+  ASSERT_TRUE(deny.ok()) << deny.error();
+  EXPECT_EQ(deny->command, Command::deny);
+  EXPECT_EQ(deny->id, "lidar-7");
+  EXPECT_EQ(to_string(deny->command), "deny");
+  EXPECT_TRUE(parse_request(std::string(R"({"cmd":"approve","id":")") +
+                            std::string(kMaxApprovalIdBytes, 'a') + "\"}")
+                  .ok());
+}
+
+TEST(Protocol, RejectsBadApprovalIds) {
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"cmd":"approve"})", "'approve' needs \"id\" (a pending approval's id)"},
+      {R"({"cmd":"deny"})", "'deny' needs \"id\" (a pending approval's id)"},
+      {R"({"cmd":"approve","id":7})", "\"id\" must be a string"},
+      {R"({"cmd":"approve","id":""})",
+       "an approval id must not be empty (`vigil status` lists them)"},
+      {R"({"cmd":"deny","id":"a b"})",
+       "an approval id is printable ASCII without spaces (`vigil status` lists them)"},
+      {R"({"cmd":"deny","id":"\u001b[31m"})",
+       "an approval id is printable ASCII without spaces (`vigil status` lists them)"},
+      {R"({"cmd":"deny","id":"\u00e9"})",
+       "an approval id is printable ASCII without spaces (`vigil status` lists them)"},
+      {std::string(R"({"cmd":"approve","id":")") + std::string(kMaxApprovalIdBytes + 1, 'a') +
+           "\"}",
+       "an approval id is at most 64 characters"},
+  };
+  for (const auto& [text, error] : cases) {
+    auto r = parse_request(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error(), error) << text;
+  }
+}
+
 }  // namespace
 }  // namespace vigil::api

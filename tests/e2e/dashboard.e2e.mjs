@@ -8,6 +8,7 @@
 //   VIGILD_URL         vigild's HTTP base URL, and VIGIL_TOKEN its API token
 //   VIGIL_KILL         the component to SIGKILL (default: camera)
 //   VIGIL_RESTART      the component to restart with the button (default: lidar)
+//   VIGIL_APPROVAL     the component whose recovery waits for approval (default: gate)
 //   VIGIL_SCREENSHOT   when set, a 1280x800 screenshot of the dashboard is written there
 //   CHROMIUM           the browser (default: /usr/bin/chromium)
 //
@@ -43,6 +44,7 @@ const vigildUrl = (process.env.VIGILD_URL || readState('http.url')).replace(/\/$
 const token = process.env.VIGIL_TOKEN || readState('token');
 const victim = process.env.VIGIL_KILL || 'camera';
 const restartee = process.env.VIGIL_RESTART || 'lidar';
+const gate = process.env.VIGIL_APPROVAL || 'gate';
 assert.ok(vigildUrl, 'set VIGIL_STATE_DIR or VIGILD_URL');
 assert.ok(token, 'set VIGIL_STATE_DIR or VIGIL_TOKEN');
 
@@ -215,6 +217,56 @@ try {
     assert.ok(events.events.some((e) => e.kind === 'operator_command'), 'vigild logged no operator_command');
   });
 
+  await step(`the pending approval of ${gate} shows with a countdown; Approve and Deny answer it, live`, async () => {
+    // gate fails at once; its second step waits for an operator. The row comes from the
+    // snapshot or from the approval_requested event, whichever the page saw.
+    const panel = page.getByTestId('approvals-panel');
+    const row = panel.locator(`[data-testid=approval][data-component="${gate}"]`);
+    await row.waitFor({ state: 'visible', timeout: T.long });
+    const pending = (await getJson('/api/v1/approvals')).approvals.find((a) => a.component === gate);
+    assert.ok(pending, `vigild lists no approval for ${gate}`);
+    assert.equal(await row.getAttribute('data-id'), String(pending.id));
+    assert.equal(await row.getByTestId('approval-default').textContent(), 'default: deny');
+    assert.match(await row.getByTestId('approval-action').textContent(), /restart/);
+    const countdown = row.getByTestId('approval-countdown');
+    assert.match(await countdown.textContent(), /^\d+m \d\ds left, then deny$|^\d+(\.\d)?s left, then deny$/);
+    // The token is in the tab since the restart above: no dialog this time.
+    await row.getByTestId('approval-approve').click();
+    await row.waitFor({ state: 'detached', timeout: T.short });
+    await panel.waitFor({ state: 'hidden', timeout: T.short });
+    const events = await getJson(`/api/v1/events?component=${gate}&limit=100`);
+    const decided = events.events.find((e) => e.kind === 'approval_decided' && e.detail.id === pending.id);
+    assert.ok(decided, 'vigild logged no approval_decided');
+    assert.equal(decided.detail.decision, 'approved');
+    assert.equal(decided.detail.origin.via, 'http');
+    assert.equal(decided.detail.origin.reason, 'from the web dashboard');
+    assert.deepEqual((await getJson('/api/v1/approvals')).approvals.filter((a) => a.component === gate), []);
+
+    // The approved restart fails too: the ladder ends in a safe stop. An operator start climbs
+    // it again, and the next approval reaches the open page by the event stream alone.
+    const deadline = Date.now() + T.long;
+    while ((await componentNode(gate)).state !== 'given_up') {
+      assert.ok(Date.now() < deadline, `${gate} did not reach its safe stop`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const started = await fetch(`${vigildUrl}/api/v1/components/${gate}/start`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Length': '0' },
+    });
+    assert.equal(started.status, 200, `start ${gate}: HTTP ${started.status}`);
+    const next = panel.locator(`[data-testid=approval][data-component="${gate}"]`);
+    await next.waitFor({ state: 'visible', timeout: T.long });
+    const nextId = await next.getAttribute('data-id');
+    assert.notEqual(nextId, String(pending.id));
+    await next.getByTestId('approval-deny').click();
+    await panel.waitFor({ state: 'hidden', timeout: T.short });
+    const after = await getJson(`/api/v1/events?component=${gate}&limit=100`);
+    const denied = after.events.find((e) => e.kind === 'approval_decided' && e.detail.id === nextId);
+    assert.ok(denied, 'vigild logged no approval_decided for the second approval');
+    assert.equal(denied.detail.decision, 'denied');
+    assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was reloaded');
+  });
+
   await step('the detail view shows charts, logs and events of a component', async () => {
     await page.getByTestId(`row-${restartee}`).click();
     const detail = page.locator(`[data-testid=detail][data-component="${restartee}"]`);
@@ -240,12 +292,19 @@ try {
 
   await step('the timeline filters to failures and pages back', async () => {
     const events = page.locator('[data-testid=timeline] [data-testid=event]');
-    const loaded = await events.count();
     const older = page.getByTestId('load-older');
     assert.equal(await older.isEnabled(), true, 'more events than one page, yet no "load older"');
     const oldestBefore = Number(await events.last().getAttribute('data-id'));
     await older.click();
-    await waitUntil(page, (n) => document.querySelectorAll('[data-testid=timeline] [data-testid=event]').length > n, loaded, { timeout: T.short });
+    // Wait for the older page itself: live events (prepended) also raise the count.
+    await waitUntil(page,
+      (oldest) => {
+        const rows = document.querySelectorAll('[data-testid=timeline] [data-testid=event]');
+        return rows.length > 0 && Number(rows[rows.length - 1].dataset.id) < oldest;
+      },
+      oldestBefore,
+      { timeout: T.short },
+    );
     const oldestAfter = Number(await events.last().getAttribute('data-id'));
     assert.ok(oldestAfter < oldestBefore, `paging back reached no older event (${oldestAfter} >= ${oldestBefore})`);
     await page.getByTestId('filter-failures').check();

@@ -95,6 +95,15 @@ root:
       ready: notify
       resources:
         rss: {warn: 24MiB, fail: 200MiB, for: 2s}
+    # Fails at once, always: its second recovery step waits for an operator (the approvals
+    # panel). Not a group restart, so answering it disturbs no other component.
+    - name: gate
+      command: [/bin/sh, -c, "exit 3"]
+      backoff: {initial: 100ms, max: 2s}
+      recovery:
+        - restart: 1
+        - restart: 1
+          approval: {timeout: 10m, default: deny}
 YAML
 
 "$bin/vigild" -c "$tmp/robot.yaml" >"$tmp/vigild.log" 2>&1 &

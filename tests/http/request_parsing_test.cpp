@@ -46,6 +46,22 @@ TEST(RequestParsing, CommandBodyIsEmptyOrAReason) {
       400);
 }
 
+TEST(RequestParsing, ApprovalIdsFromThePathAreShortPrintableAscii) {
+  EXPECT_EQ(checked_approval_id("1"), "1");
+  EXPECT_EQ(checked_approval_id("lidar-7"), "lidar-7");
+  EXPECT_EQ(status_of([] { (void)checked_approval_id(""); }), 400);
+  EXPECT_EQ(status_of([] { (void)checked_approval_id("a b"); }), 400);
+  EXPECT_EQ(status_of([] { (void)checked_approval_id("\x1b[2J"); }), 400);
+  EXPECT_EQ(status_of([] { (void)checked_approval_id(std::string(65, '1')); }), 400);
+  try {
+    (void)checked_approval_id("a\nb");
+    FAIL();
+  } catch (const HttpError& e) {
+    EXPECT_STREQ(e.what(),
+                 "an approval id is printable ASCII without spaces (`vigil status` lists them)");
+  }
+}
+
 TEST(RequestParsing, HeadersForRebindingAndResume) {
   EXPECT_EQ(host_of("127.0.0.1:8080"), "127.0.0.1");
   EXPECT_EQ(host_of("[::1]:80"), "::1");

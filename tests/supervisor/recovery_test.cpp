@@ -111,6 +111,8 @@ TEST_F(RecoveryTest, ALadderClimbsEachStepAndSaysWhy) {
   EXPECT_EQ(forced_[0], (std::array<std::string, 3>{"degraded", "lidar", "on"}));
   sched_.advance(1s);
   EXPECT_EQ(state("lidar"), "running");
+  EXPECT_EQ(state("lidar_backup"), "failed") << "the ladder moved past the cold standby";
+  EXPECT_EQ(runner_.launches_of("lidar_backup"), 1);
 
   // Step 5: safe stop: lidar given up, safe_stop forced, nothing restarts it.
   crash("lidar");

@@ -281,5 +281,104 @@ TEST_F(Warehouse, ALidarDropoutDegradesTheRobotAndBothSensorsLostStopIt) {
   EXPECT_TRUE(v->events_of("system", "given_up").empty());
 }
 
+// The lidar's recovery ladder (robot.yaml), climbed by crashing the lidar again and again:
+// three restarts, the sensors group, the spare lidar, a forced degraded mode with one more try,
+// and a safe stop; each step says why the one before did not do. An operator start brings the
+// robot back to nominal.
+TEST_F(Warehouse, TheLidarsRecoveryLadderClimbsEachStep) {
+  use_loopback_dds();
+  v.emplace(warehouse_config(private_domain()));
+  v->start();
+  for (const char* name : {"lidar", "camera", "controller"}) v->wait_for(name, "ready", 20s);
+  EXPECT_EQ(v->component("lidar_backup").value("state", ""), "stopped") << "a cold standby";
+  auto controller_says = [&](const std::string& text) {
+    return v->poll_until(
+        [&] { return v->component("controller").value("status_text", "") == text; }, 15s);
+  };
+  ASSERT_TRUE(controller_says("mode=nominal max_speed=1")) << v->component("controller").dump();
+  auto step_after = [&](std::int64_t after) {
+    return v->wait_for("lidar", "recovery_step", 10s, after);
+  };
+  // Crashes the lidar (or its spare) once it is running; returns the id before the crash.
+  auto crash = [&](const std::string& name) {
+    const std::int64_t before = last_id();
+    inject(name, SIGKILL);
+    return before;
+  };
+
+  // Step 1: restart x3.
+  auto before = crash("lidar");
+  auto step = step_after(before);
+  EXPECT_EQ(step["detail"].value("action", ""), "restart");
+  EXPECT_EQ(step["detail"].value("step", 0), 1);
+  for (int restart = 2; restart <= 3; ++restart) {
+    v->wait_for("lidar", "ready", 20s, before);
+    before = crash("lidar");
+    auto scheduled = v->wait_for("lidar", "restart_scheduled", 10s, before);
+    EXPECT_EQ(scheduled["detail"].value("use", 0), restart) << scheduled.dump();
+  }
+  // Step 2: the sensors group: the camera restarts with the lidar.
+  v->wait_for("lidar", "ready", 20s, before);
+  before = crash("lidar");
+  step = step_after(before);
+  EXPECT_EQ(step["detail"].value("action", ""), "restart_group");
+  EXPECT_NE(step.value("reason", "").find("step 1 (restart x3) did not keep it up"),
+            std::string::npos)
+      << step.dump();
+  expect_recovered({"camera", "lidar"}, before);
+  // Step 3: the spare lidar serves; the robot stays nominal.
+  before = crash("lidar");
+  step = step_after(before);
+  EXPECT_EQ(step["detail"].value("action", ""), "standby");
+  v->wait_for("lidar_backup", "standby_activated", 10s, before);
+  v->wait_for("lidar_backup", "ready", 20s, before);
+  EXPECT_EQ(v->component("lidar").value("state", ""), "failed");
+  EXPECT_EQ(v->component("lidar").value("replaced_by", ""), "lidar_backup");
+  EXPECT_EQ(v->component("lidar_backup").value("serving_for", ""), "lidar");
+  // While the spare serves, the robot is nominal (the group restart may have degraded it).
+  ASSERT_TRUE(v->poll_until(
+      [&] { return v->status()["mode"].value("name", "") == "nominal"; }, 15s))
+      << v->status()["mode"].dump();
+  // Step 4: the spare fails too: degraded is forced, the lidar tried once more.
+  before = crash("lidar_backup");
+  step = step_after(before);
+  EXPECT_EQ(step["detail"].value("action", ""), "mode");
+  EXPECT_NE(step.value("reason", "").find("standby lidar_backup failed"), std::string::npos);
+  auto degraded = v->wait_for(
+      [](const json& e) {
+        return e.value("kind", "") == "mode_changed" && e.value("state", "") == "degraded";
+      },
+      10s, before);
+  EXPECT_NE(degraded.value("reason", "").find("lidar"), std::string::npos) << degraded.dump();
+  EXPECT_TRUE(controller_says("mode=degraded max_speed=0.3"));
+  v->wait_for("lidar", "ready", 20s, before);
+  // Step 5: a safe stop: lidar given up, the robot stopped, the planner held.
+  before = crash("lidar");
+  step = step_after(before);
+  EXPECT_EQ(step["detail"].value("action", ""), "safe_stop");
+  auto given_up = v->wait_for("lidar", "given_up", 10s, before);
+  EXPECT_TRUE(given_up["detail"].value("safe_stop", false));
+  v->wait_for(
+      [](const json& e) {
+        return e.value("kind", "") == "mode_changed" && e.value("state", "") == "safe_stop";
+      },
+      10s, before);
+  v->wait_for("planner", "stopped", 10s, before);
+  EXPECT_TRUE(controller_says("mode=safe_stop max_speed=0"));
+  EXPECT_EQ(v->component("lidar").value("state", ""), "given_up");
+
+  // The operator starts the lidar: the ladder lets go of its modes; nominal after the dwell.
+  before = last_id();
+  ASSERT_TRUE(v->request({{"cmd", "start"}, {"name", "lidar"}}).value("ok", false));
+  v->wait_for("lidar", "ready", 20s, before);
+  v->wait_for(
+      [](const json& e) {
+        return e.value("kind", "") == "mode_changed" && e.value("state", "") == "nominal";
+      },
+      20s, before);
+  v->wait_for("planner", "ready", 20s, before);
+  EXPECT_TRUE(controller_says("mode=nominal max_speed=1"));
+}
+
 }  // namespace
 }  // namespace vigil::testing

@@ -54,6 +54,14 @@ export const api = {
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ reason: 'from the web dashboard' }),
     }),
+  approvals: () => request('approvals'),
+  // verb: approve or deny.
+  decide: (id, verb, token) =>
+    request(`approvals/${encodeURIComponent(id)}/${verb}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ reason: 'from the web dashboard' }),
+    }),
 };
 
 // The live stream. EventSource reconnects by itself (sending Last-Event-ID) after a dropped
