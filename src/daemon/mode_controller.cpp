@@ -77,6 +77,7 @@ ModeController::ModeController(Scheduler& scheduler, supervisor::Supervisor& sup
 
 void ModeController::reconfigure(const config::SystemSpec& spec) {
   const std::string current = manager_ ? manager_->mode(manager_->current()).name : "";
+  const TimePoint entered = manager_ ? manager_->since() : scheduler_.now();
   modes_ = spec.modes;
   rules_.clear();
   const auto known = known_nodes(spec.root);
@@ -94,11 +95,27 @@ void ModeController::reconfigure(const config::SystemSpec& spec) {
       rules_.emplace_back();
     }
   }
-  manager_ =
-      modes_.empty() ? nullptr : std::make_unique<health::ModeManager>(modes_, scheduler_.now());
-  // A reload keeps the robot in its mode while the rules are re-evaluated from the default:
-  // the next evaluation escalates again at once if the mode still applies.
-  if (manager_ && !current.empty() && current != modes_.front().name) on_health_changed();
+  // A reload keeps the robot in its mode (if the new config still has it): it is left as
+  // usual, once its rule has been false for exit_after and its dwell has passed.
+  std::size_t initial = 0;
+  for (std::size_t i = 0; i < modes_.size(); ++i) {
+    if (modes_[i].name == current) initial = i;
+  }
+  manager_ = modes_.empty() ? nullptr
+                            : std::make_unique<health::ModeManager>(modes_, scheduler_.now(),
+                                                                    initial, entered);
+  if (announcement_.seq > 0) {
+    // Components hear of a mode that is gone, or of new values for the one they are in.
+    const std::string now_in = manager_ ? modes_[manager_->current()].name : "nominal";
+    const auto values =
+        manager_ ? modes_[manager_->current()].publish : std::map<std::string, std::string>{};
+    if (now_in != announcement_.mode || values != announcement_.values) {
+      announce(now_in == announcement_.mode
+                   ? "config reloaded: new values for mode " + now_in
+                   : "config reloaded: mode " + announcement_.mode + " no longer exists");
+    }
+  }
+  if (manager_ && !current.empty()) on_health_changed();
 }
 
 void ModeController::start(Duration settle_limit) {

@@ -2,11 +2,18 @@
 
 namespace vigil::health {
 
-ModeManager::ModeManager(std::vector<config::ModeSpec> modes, TimePoint now)
+ModeManager::ModeManager(std::vector<config::ModeSpec> modes, TimePoint now,
+                         std::size_t initial, std::optional<TimePoint> entered_at)
     : modes_(std::move(modes)),
       true_since_(modes_.size()),
       false_since_(modes_.size(), now),
-      entered_at_(now) {}
+      current_(initial < modes_.size() ? initial : 0),
+      entered_at_(entered_at.value_or(now)) {
+  if (current_ != 0) {
+    true_since_[current_] = now;
+    false_since_[current_].reset();
+  }
+}
 
 bool ModeManager::applies(std::size_t i, TimePoint now) const {
   return i != 0 && true_since_[i] && now - *true_since_[i] >= modes_[i].enter_after;

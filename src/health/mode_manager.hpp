@@ -25,7 +25,11 @@ class ModeManager {
     bool more_severe = false;
   };
 
-  ModeManager(std::vector<config::ModeSpec> modes, TimePoint now);
+  // Starts in the default mode, or (after a reload) in mode `initial`, entered at `entered_at`:
+  // it is then left like any mode, once its rule has been false for exit_after and its dwell
+  // has passed.
+  ModeManager(std::vector<config::ModeSpec> modes, TimePoint now, std::size_t initial = 0,
+              std::optional<TimePoint> entered_at = std::nullopt);
 
   // `holds[i]`: whether mode i's rule holds now (holds[0], the default's, is ignored).
   std::optional<Switch> evaluate(const std::vector<bool>& holds, TimePoint now);

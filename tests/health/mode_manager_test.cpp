@@ -55,6 +55,18 @@ TEST(ModeManager, LeavesOnlyAfterExitAfterAndDwell) {
   EXPECT_FALSE(s->more_severe);
 }
 
+TEST(ModeManager, AReloadResumesTheModeAndLeavesItAsUsual) {
+  // degraded since 10 s when the config is reloaded at 11 s.
+  ModeManager m(three(), at(11s), 1, at(10s));
+  EXPECT_EQ(m.current(), 1u);
+  EXPECT_FALSE(m.evaluate({false, true, false}, at(11s))) << "still holds: stays";
+  EXPECT_FALSE(m.evaluate({false, false, false}, at(11500ms)));
+  EXPECT_FALSE(m.evaluate({false, false, false}, at(12400ms))) << "exit_after not over";
+  auto s = m.evaluate({false, false, false}, at(12500ms));  // dwell from 10 s, exit from 11.5 s
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->to, 0u);
+}
+
 TEST(ModeManager, AFlickeringRuleDoesNotFlap) {
   ModeManager m(three(), at(0s));
   ASSERT_TRUE(m.evaluate({false, true, false}, at(0s)));

@@ -187,5 +187,47 @@ root:
   EXPECT_NE(env.find("VIGIL_MODE_FILE=" + v.state_dir() + "/mode"), std::string::npos);
 }
 
+// A reload keeps the robot in its mode: no mode_changed, new values reach components at once,
+// and the mode is left as usual when its rule stops holding.
+TEST(SystemModes, AReloadKeepsTheModeAndAnnouncesNewValues) {
+  auto config = [](const std::string& speed) {
+    return R"(
+modes:
+  nominal: {}
+  degraded: {when: "lidar == stopped", publish: {max_speed: )" +
+           speed + R"(}, exit_after: 200ms, dwell: 500ms}
+root:
+  children:
+    - {name: lidar, command: [/bin/sleep, "3600"]}
+    - {name: planner, command: [/bin/sleep, "3600"]}
+)";
+  };
+  Vigild v(config("0.3"));
+  v.start();
+  v.wait_for("lidar", "spawned", 10s);
+  ASSERT_TRUE(v.request({{"cmd", "stop"}, {"name", "lidar"}}).value("ok", false));
+  const json degraded = v.wait_for("system", "mode_changed", 10s);
+  ASSERT_EQ(degraded.value("state", ""), "degraded");
+
+  v.write_config(config("0.5"));
+  const json reloaded = v.request({{"cmd", "reload"}});
+  ASSERT_TRUE(reloaded.value("ok", false)) << reloaded.dump();
+  ASSERT_TRUE(v.poll_until(
+      [&] {
+        const auto parsed = vigil::file::parse_mode_file(read_file(v.state_dir() + "/mode"));
+        return parsed.ok && parsed.mode.values.count("max_speed") &&
+               parsed.mode.values.at("max_speed") == "0.5";
+      },
+      10s));
+  const auto parsed = vigil::file::parse_mode_file(read_file(v.state_dir() + "/mode"));
+  EXPECT_EQ(parsed.mode.name, "degraded");
+  EXPECT_EQ(v.status()["mode"].value("name", ""), "degraded");
+  EXPECT_EQ(v.events_of("system", "mode_changed").size(), 1u) << "the reload changed no mode";
+
+  ASSERT_TRUE(v.request({{"cmd", "start"}, {"name", "lidar"}}).value("ok", false));
+  const json back = v.wait_for("system", "mode_changed", 10s, degraded["id"]);
+  EXPECT_EQ(back.value("state", ""), "nominal");
+}
+
 }  // namespace
 }  // namespace vigil::testing
