@@ -46,6 +46,16 @@ void add_components(const json& node, const std::string& path, const std::string
     }
     if (const auto phi = node.find("phi"); phi != node.end())
       s.values.emplace_back("phi", text(*phi));
+    if (const auto r = node.find("recovery"); r != node.end() && r->is_object()) {
+      s.values.emplace_back(
+          "recovery_step",
+          fmt::format("{}/{} {}", text(r->value("step", json(0))), text(r->value("of", json(0))),
+                      r->value("action", std::string())));
+    }
+    for (const char* key : {"replaced_by", "serving_for"}) {
+      if (const auto v = node.find(key); v != node.end() && v->is_string())
+        s.values.emplace_back(key, v->get<std::string>());
+    }
     if (const auto topics = node.find("topics"); topics != node.end() && topics->is_array()) {
       for (const auto& t : *topics) {
         s.values.emplace_back(

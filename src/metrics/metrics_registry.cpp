@@ -210,6 +210,7 @@ std::string MetricsRegistry::render(const json& status_reply) const {
     add_components(out, child(status_reply, "tree"), in_tree);
     add_host(out, child(status_reply, "host"));
     add_daemon(out, child(status_reply, "daemon"));
+    add_recovery(out, child(status_reply, "mode"), child(status_reply, "approvals"));
     add_counters(out, in_tree);
   } catch (const std::exception& error) {
     // Names are constants, so this is a bug in this file; a scrape must still not take the
@@ -301,7 +302,34 @@ void MetricsRegistry::add_component(Exposition& out, const json& node) const {
     out.gauge("vigil_component_open_fds", "Open file descriptors of the component's processes.")
         .add(labels, *fds);
   }
+  out.gauge("vigil_component_recovery_step",
+            "The step of its recovery ladder the component is on (1 = the first); 0 at the "
+            "bottom or without a ladder.")
+      .add(labels, number(child(node, "recovery"), "step").value_or(0));
   add_topics(out, name, child(node, "topics"));
+}
+
+// The system mode (one series per declared mode, 1 for the current one) and the recovery
+// steps waiting for an operator.
+void MetricsRegistry::add_recovery(Exposition& out, const json& mode, const json& approvals) {
+  const std::string current = text(mode, "name");
+  const json& modes = child(mode, "modes");
+  if (!current.empty()) {
+    auto& gauge =
+        out.gauge("vigil_system_mode", "The system mode: 1 for the current one, 0 for the others.");
+    bool listed = false;
+    if (modes.is_array()) {
+      for (const auto& m : modes) {
+        if (!m.is_string()) continue;
+        listed = listed || m.get<std::string>() == current;
+        gauge.add({{"mode", m.get<std::string>()}}, m.get<std::string>() == current ? 1 : 0);
+      }
+    }
+    if (!listed) gauge.add({{"mode", current}}, 1);
+  }
+  out.gauge("vigil_approvals_pending",
+            "Recovery steps waiting for an operator's approval (vigil approve/deny).")
+      .add(approvals.is_array() ? static_cast<double>(approvals.size()) : 0.0);
 }
 
 // The component's topic monitors (`monitors:`), as judged at the last 100 ms tick.

@@ -92,6 +92,8 @@ class MetricsRegistry final : public health::EventSink {
                          const nlohmann::json& topics);
   static void add_host(Exposition& out, const nlohmann::json& host);
   void add_daemon(Exposition& out, const nlohmann::json& daemon) const;
+  static void add_recovery(Exposition& out, const nlohmann::json& mode,
+                           const nlohmann::json& approvals);
 
   std::string version_;
   std::map<std::string, ComponentCounters> components_;

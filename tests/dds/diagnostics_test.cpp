@@ -358,7 +358,9 @@ TEST(DiagnosticsFromStatus, NamesLevelsAndValues) {
      "liveness":{"since_heartbeat_ms":80.5},"phi":0.42},
     {"type":"group","name":"drive","children":[
       {"type":"component","name":"motor","state":"backoff","level":"ERROR",
-       "reason":"pid 7 killed by SIGKILL","pid":0,"restarts":3,"for_ms":100}]}]})");
+       "reason":"pid 7 killed by SIGKILL","pid":0,"restarts":3,"for_ms":100,
+       "recovery":{"step":2,"of":5,"action":"restart_group drive"},
+       "replaced_by":"motor_spare"}]}]})");
   const json host = {{"type", "host"},
                      {"level", "WARN"},
                      {"warnings", {{"cpu", "CPU 97 % for 1 min"}}},
@@ -382,6 +384,14 @@ TEST(DiagnosticsFromStatus, NamesLevelsAndValues) {
   EXPECT_EQ(a.status[1].name, "vigil/drive/motor");
   EXPECT_EQ(a.status[1].level, 2);
   EXPECT_EQ(a.status[1].message, "pid 7 killed by SIGKILL");
+  const std::vector<std::pair<std::string, std::string>> motor_values{
+      {"pid", "0"},
+      {"state", "backoff"},
+      {"restarts", "3"},
+      {"uptime_s", "0.0"},
+      {"recovery_step", "2/5 restart_group drive"},
+      {"replaced_by", "motor_spare"}};
+  EXPECT_EQ(a.status[1].values, motor_values);
   EXPECT_EQ(a.status[2].name, "vigil/host");
   EXPECT_EQ(a.status[2].level, 1);
   EXPECT_EQ(a.status[2].message, "CPU 97 % for 1 min");

@@ -203,6 +203,7 @@ json robot_status() {
   json camera = component_node("camera \"front\"", "running", 1300, 1);
   json planner = component_node("planner", "failed", 0, 0);
   planner["last_failure"] = {{"kind", "signal"}, {"reason", "killed"}, {"wall_us", 1}};
+  planner["recovery"] = {{"step", 2}, {"of", 3}, {"action", "restart_group"}};
   json sensors = {{"type", "group"},
                   {"name", "sensors"},
                   {"strategy", "one_for_one"},
@@ -238,7 +239,13 @@ json robot_status() {
                  {"notify_dropped", 2},
                  {"notify_late", 1},
                  {"event_log_write_errors", 0}};
-  return {{"ok", true}, {"tree", tree}, {"host", host}, {"daemon", daemon}};
+  json mode = {{"name", "degraded"},
+               {"reason", "lidar != ok holds"},
+               {"values", {{"max_speed", "0.3"}}},
+               {"modes", {"nominal", "degraded", "safe_stop"}}};
+  json approvals = json::array({{{"id", "1"}, {"component", "planner"}}});
+  return {{"ok", true},       {"tree", tree}, {"host", host},
+          {"daemon", daemon}, {"mode", mode}, {"approvals", approvals}};
 }
 
 TEST(MetricsRegistry, GaugesFromTheStatusReply) {
@@ -270,6 +277,11 @@ TEST(MetricsRegistry, GaugesFromTheStatusReply) {
   EXPECT_EQ(sample(text, R"(vigil_notify_datagrams_dropped_total)"), 2);
   EXPECT_EQ(sample(text, R"(vigil_event_log_write_errors_total)"), 0);
   EXPECT_EQ(sample(text, R"(vigil_build_info{version="1.2.3"})"), 1);
+  EXPECT_EQ(sample(text, R"(vigil_component_recovery_step{component="planner"})"), 2);
+  EXPECT_EQ(sample(text, R"(vigil_component_recovery_step{component="lidar"})"), 0);
+  EXPECT_EQ(sample(text, R"(vigil_system_mode{mode="degraded"})"), 1);
+  EXPECT_EQ(sample(text, R"(vigil_system_mode{mode="nominal"})"), 0);
+  EXPECT_EQ(sample(text, R"(vigil_approvals_pending)"), 1);
   // Counters start at 0 for every component of the tree.
   EXPECT_EQ(sample(text, R"(vigil_component_failures_total{component="planner",kind="oom"})"), 0);
   EXPECT_EQ(sample(text, R"(vigil_component_restarts_total{component="camera \"front\""})"), 0);
