@@ -174,6 +174,12 @@ export class TreeView {
     setText(cells.rss, alive ? bytes(r.rss_bytes) : DASH);
     let reason = node.reason || '';
     if (warnings) reason = `${Object.values(warnings).join('; ')} · ${reason}`;
+    // Where recovery stands: the ladder's step and who serves for whom.
+    const recovery = [];
+    if (node.recovery) recovery.push(`step ${node.recovery.step}/${node.recovery.of} ${node.recovery.action}`);
+    if (node.replaced_by) recovery.push(`replaced by ${node.replaced_by}`);
+    if (node.serving_for) recovery.push(`serving for ${node.serving_for}`);
+    if (recovery.length) reason = `[${recovery.join(', ')}] ${reason}`;
     setText(cells.reason, reason);
     cells.reason.title = reason;
     cells.buttons.start.disabled = state === 'running' || state === 'starting';
