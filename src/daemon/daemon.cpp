@@ -39,6 +39,7 @@
 #include "http/event_stream.hpp"
 #include "http/http_server.hpp"
 #include "metrics/metrics_registry.hpp"
+#include "process/leftovers.hpp"
 #include "process/proc_stat.hpp"
 #include "process/spawn.hpp"
 #include "supervisor/supervisor.hpp"
@@ -187,6 +188,17 @@ class Daemon final : public http::ApiBackend {
     for (const auto& row : event_log_->processes()) {
       if (row.boot_id == boot_id_)
         previous.push_back({row.component, row.pid, row.start_time, row.fingerprint});
+    }
+    // Processes a previous vigild started but was killed before recording (fork, then kill -9
+    // before the commit): adopted too, so that no component ever runs twice.
+    for (const auto& leftover : process::find_leftovers(spec_.state_dir + "/notify.sock")) {
+      const bool recorded = std::any_of(previous.begin(), previous.end(), [&](const auto& r) {
+        return r.pid == leftover.pid && r.start_time == leftover.start_time;
+      });
+      if (recorded) continue;
+      spdlog::warn("found pid {} of component '{}' that no vigild recorded: adopting it",
+                   leftover.pid, leftover.component);
+      previous.push_back({leftover.component, leftover.pid, leftover.start_time, ""});
     }
     supervisor_->start(previous);
     resources_->start();

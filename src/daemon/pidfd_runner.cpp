@@ -265,6 +265,17 @@ bool PidfdRunner::adopt(const config::ComponentSpec& spec, pid_t pid, std::uint6
   return true;
 }
 
+void PidfdRunner::kill_leftover(pid_t pid, std::uint64_t start_time) {
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return;
+  UniqueFd pidfd(fd);
+  // With the pidfd pinning the process, a matching start time means it is the one recorded.
+  auto st = process::read_proc_stat(pid);
+  if (!st || st->start_time != start_time) return;
+  ::kill(-st->pgrp, SIGKILL);
+  ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+}
+
 void PidfdRunner::watch(pid_t pid, int pidfd, std::string component, ExitCallback on_exit,
                         bool adopted) {
   Watched w;

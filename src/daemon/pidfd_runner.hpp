@@ -45,6 +45,7 @@ class PidfdRunner final : public supervisor::ProcessRunner {
       const std::vector<supervisor::LaunchRequest>& requests) override;
   bool adopt(const config::ComponentSpec& spec, pid_t pid, std::uint64_t start_time,
              ExitCallback on_exit) override;
+  void kill_leftover(pid_t pid, std::uint64_t start_time) override;
   void signal_group(pid_t pgid, int sig) override;
   std::vector<std::string> output_tail(const std::string& component, std::size_t n) override;
   bool oom_killed(const std::string& component, pid_t pid) override;

@@ -50,6 +50,9 @@ class ProcessRunner {
   virtual bool adopt(const config::ComponentSpec& spec, pid_t pid, std::uint64_t start_time,
                      ExitCallback on_exit) = 0;
   virtual void signal_group(pid_t pgid, int sig) = 0;
+  // Kills the process group of a process a previous vigild left running, if `pid` is still
+  // that process (its start time): a duplicate of a component that must not run twice.
+  virtual void kill_leftover(pid_t /*pid*/, std::uint64_t /*start_time*/) {}
   virtual std::vector<std::string> output_tail(const std::string& component, std::size_t n) = 0;
   // Whether the kernel's OOM killer killed this main process (it died of SIGKILL that vigild
   // did not send).

@@ -241,6 +241,14 @@ void Supervisor::start(const std::vector<ProcessRecord>& previous) {
       deps_.runner.signal_group(record.pid, SIGTERM);
       continue;
     }
+    if (c->alive()) {
+      // Two processes of one component outlived their vigild: it must not run twice. The one
+      // adopted first (the recorded one) stays.
+      spdlog::warn("component '{}' already has pid {}: stopping pid {}, left by a previous vigild",
+                   c->spec.name, c->pid, record.pid);
+      deps_.runner.kill_leftover(record.pid, record.start_time);
+      continue;
+    }
     const auto generation = ++c->launch_generation;
     const bool adopted = deps_.runner.adopt(c->spec, record.pid, record.start_time,
                                             [this, c, generation](const process::ExitStatus& s) {

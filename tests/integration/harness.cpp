@@ -203,6 +203,14 @@ json Vigild::wait_for(const std::string& component, const std::string& kind,
       timeout, after_id);
 }
 
+void Vigild::follow_for(std::chrono::milliseconds duration) {
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  for (auto now = std::chrono::steady_clock::now(); now < deadline;
+       now = std::chrono::steady_clock::now()) {
+    read_stream(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+  }
+}
+
 bool Vigild::poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

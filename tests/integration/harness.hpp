@@ -46,6 +46,8 @@ class Vigild {
                 std::chrono::milliseconds timeout = 10s, std::int64_t after_id = 0);
   json wait_for(const std::string& component, const std::string& kind,
                 std::chrono::milliseconds timeout = 10s, std::int64_t after_id = 0);
+  // Reads the event stream for `duration` (whatever arrives: not a wait for anything).
+  void follow_for(std::chrono::milliseconds duration);
   // For state that has no event of its own (a silent retry counter): polls every 50 ms.
   bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
   const std::vector<json>& events() const { return events_; }
