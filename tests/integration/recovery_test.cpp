@@ -4,6 +4,8 @@
 // simulated time: tests/supervisor/recovery_test.cpp.)
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "integration/harness.hpp"
 
 namespace vigil::testing {
@@ -47,6 +49,7 @@ TEST(RecoveryLadder, AnApprovalThatTimesOutTakesTheSafeDefault) {
   EXPECT_EQ(decided["detail"].value("by", ""), "timeout");
   EXPECT_EQ(decided["detail"].value("decision", ""), "denied");
   const double waited_ms = static_cast<double>(mono(decided) - mono(requested)) / 1000.0;
+  std::printf("approval requested -> timed out: %.1f ms (timeout 1 s)\n", waited_ms);
   EXPECT_GE(waited_ms, 1000.0);
   EXPECT_LT(waited_ms, 3000.0);
   // Denied: the group is left alone and the ladder ends in its safe stop.

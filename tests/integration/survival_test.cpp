@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <random>
@@ -146,6 +148,11 @@ root:
   }
   EXPECT_EQ(lost, 0) << "of " << acknowledged.size() << " acknowledged events";
   RecordProperty("acknowledged_events", static_cast<int>(acknowledged.size()));
+  std::printf("%d kill -9s; %zu acknowledged events, all kept; %zu adoptions\n", kKills,
+              acknowledged.size(),
+              static_cast<std::size_t>(
+                  std::count_if(acknowledged.begin(), acknowledged.end(),
+                                [](const json& e) { return e.value("kind", "") == "adopted"; })));
 }
 
 const char* kSteady = R"(
