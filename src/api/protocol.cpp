@@ -4,10 +4,12 @@
 
 #include <array>
 
+#include "common/units.hpp"
+
 namespace vigil::api {
 namespace {
 
-constexpr std::array<std::pair<Command, std::string_view>, 13> kCommands{{
+constexpr std::array<std::pair<Command, std::string_view>, 14> kCommands{{
     {Command::status, "status"},
     {Command::start, "start"},
     {Command::stop, "stop"},
@@ -21,9 +23,115 @@ constexpr std::array<std::pair<Command, std::string_view>, 13> kCommands{{
     {Command::history, "history"},
     {Command::approve, "approve"},
     {Command::deny, "deny"},
+    {Command::chaos, "chaos"},
 }};
 
+constexpr std::array<std::pair<ChaosFault, std::string_view>, 5> kChaosFaults{{
+    {ChaosFault::list, "list"},
+    {ChaosFault::kill, "kill"},
+    {ChaosFault::hang, "hang"},
+    {ChaosFault::slow, "slow"},
+    {ChaosFault::heartbeat_loss, "heartbeat_loss"},
+}};
+
+// Fields only `chaos` takes; every other command rejects them as unknown.
+bool is_chaos_field(std::string_view key) {
+  return key == "fault" || key == "duration_ms" || key == "signal" || key == "group" ||
+         key == "period_ms" || key == "duty";
+}
+
+// A fault is refused unless every parameter given applies to it and is in range: a typo in a
+// chaos experiment must not silently inject something else.
+Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& name) {
+  ChaosRequest c;
+  auto fault = j.find("fault");
+  if (fault == j.end()) {
+    return make_error("'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss or list");
+  }
+  if (!fault->is_string()) return make_error("\"fault\" must be a string");
+  const auto fault_name = fault->get<std::string>();
+  bool known = false;
+  for (const auto& [f, text] : kChaosFaults) {
+    if (text == fault_name) {
+      c.fault = f;
+      known = true;
+    }
+  }
+  if (!known) {
+    return make_error(fmt::format("unknown fault '{}' (kill, hang, slow, heartbeat_loss or list)",
+                                  fault_name.substr(0, 64)));
+  }
+  const auto applies = [&](std::string_view key) {
+    if (key == "fault") return true;
+    if (key == "signal" || key == "group") return c.fault == ChaosFault::kill;
+    if (key == "duration_ms") {
+      return c.fault == ChaosFault::hang || c.fault == ChaosFault::slow ||
+             c.fault == ChaosFault::heartbeat_loss;
+    }
+    return c.fault == ChaosFault::slow;  // period_ms, duty
+  };
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!is_chaos_field(it.key())) continue;
+    if (!applies(it.key())) {
+      return make_error(
+          fmt::format("\"{}\" does not apply to fault '{}'", it.key(), to_string(c.fault)));
+    }
+  }
+  if (c.fault == ChaosFault::list) {
+    if (!name.empty()) return make_error("fault 'list' takes no \"name\"");
+    return c;
+  }
+  if (name.empty()) {
+    return make_error(fmt::format("fault '{}' needs \"name\" (a component)", to_string(c.fault)));
+  }
+  const auto max_ms = kMaxChaosDuration.count();
+  if (auto d = j.find("duration_ms"); d != j.end()) {
+    if (!d->is_number_integer() || d->get<std::int64_t>() < 1 || d->get<std::int64_t>() > max_ms) {
+      return make_error(
+          fmt::format("\"duration_ms\" must be an integer from 1 to {} (24 h)", max_ms));
+    }
+    c.duration = std::chrono::milliseconds(d->get<std::int64_t>());
+  } else if (c.fault != ChaosFault::kill) {
+    return make_error(
+        fmt::format("fault '{}' needs \"duration_ms\" (how long it lasts)", to_string(c.fault)));
+  }
+  if (auto s = j.find("signal"); s != j.end()) {
+    const std::string text = s->is_string() ? s->get<std::string>() : std::string();
+    // By name only: signal numbers differ between architectures, names do not.
+    auto sig =
+        text.empty() || (text[0] >= '0' && text[0] <= '9') ? std::nullopt : parse_signal(text);
+    if (!sig) return make_error("\"signal\" must be a signal name such as \"SIGTERM\"");
+    c.signal = *sig;
+  }
+  if (auto g = j.find("group"); g != j.end()) {
+    if (!g->is_boolean()) return make_error("\"group\" must be true or false");
+    c.group = g->get<bool>();
+  }
+  if (auto p = j.find("period_ms"); p != j.end()) {
+    if (!p->is_number_integer() || p->get<std::int64_t>() < kMinChaosPeriod.count() ||
+        p->get<std::int64_t>() > kMaxChaosPeriod.count()) {
+      return make_error(fmt::format("\"period_ms\" must be an integer from {} to {}",
+                                    kMinChaosPeriod.count(), kMaxChaosPeriod.count()));
+    }
+    c.period = std::chrono::milliseconds(p->get<std::int64_t>());
+  }
+  if (auto d = j.find("duty"); d != j.end()) {
+    if (!d->is_number() || !(d->get<double>() > 0.0 && d->get<double>() < 1.0)) {
+      return make_error("\"duty\" must be a number between 0 and 1 (exclusive)");
+    }
+    c.duty = d->get<double>();
+  }
+  return c;
+}
+
 }  // namespace
+
+std::string_view to_string(ChaosFault f) {
+  for (const auto& [fault, name] : kChaosFaults) {
+    if (fault == f) return name;
+  }
+  return "?";
+}
 
 std::string approval_id_problem(std::string_view id) {
   if (id.empty()) return "an approval id must not be empty (`vigil status` lists them)";
@@ -71,6 +179,7 @@ Result<Request> parse_request(std::string_view line) {
     const auto& key = it.key();
     const auto& v = it.value();
     if (key == "cmd") continue;
+    if (r.command == Command::chaos && is_chaos_field(key)) continue;  // parse_chaos below
     if (key == "name" || key == "component") {
       if (!v.is_string()) return make_error(fmt::format("\"{}\" must be a string", key));
       (key == "name" ? r.name : r.component) = v.get<std::string>();
@@ -116,6 +225,11 @@ Result<Request> parse_request(std::string_view line) {
   }
   if (r.command == Command::history && r.component.empty()) {
     return make_error("'history' needs \"component\" (a component's name or \"host\")");
+  }
+  if (r.command == Command::chaos) {
+    auto chaos = parse_chaos(j, r.name);
+    if (!chaos) return make_error(chaos.error());
+    r.chaos = *chaos;
   }
   return r;
 }

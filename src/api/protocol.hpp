@@ -1,6 +1,8 @@
 #pragma once
 // The control protocol (docs/PROTOCOL.md): one JSON object per line each way over
 // state_dir/control.sock. Parsing is total: any input yields a request or a clear error.
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,8 +25,28 @@ enum class Command {
   ping,
   history,
   approve,
-  deny
+  deny,
+  chaos
 };
+
+// `chaos`: one fault injected into a running component by vigild (`vigil chaos`), or `list`
+// of the faults still running.
+enum class ChaosFault { list, kill, hang, slow, heartbeat_loss };
+
+struct ChaosRequest {
+  ChaosFault fault = ChaosFault::list;
+  std::chrono::milliseconds duration{0};  // hang, slow, heartbeat_loss: required
+  int signal = SIGKILL;                   // kill: unless told otherwise
+  bool group = false;                     // kill: the whole process group
+  std::chrono::milliseconds period{100};  // slow: one stop/continue cycle
+  double duty = 0.5;                      // slow: the fraction of each period stopped
+};
+
+std::string_view to_string(ChaosFault f);
+// Bounds of the chaos parameters, shared with the CLI's messages.
+inline constexpr std::chrono::milliseconds kMaxChaosDuration{24LL * 3600 * 1000};
+inline constexpr std::chrono::milliseconds kMinChaosPeriod{10};
+inline constexpr std::chrono::milliseconds kMaxChaosPeriod{10'000};
 
 struct Request {
   Command command = Command::ping;
@@ -37,6 +59,7 @@ struct Request {
   std::string series;         // history: e.g. cpu_percent (empty: list the series)
   int max_points = 600;       // history: thin to at most this many points
   std::string id;             // approve/deny: a pending approval's id (from `status`)
+  ChaosRequest chaos;         // chaos: the fault and its parameters (name: the target)
 };
 
 // An approval id as an operator may send it: 1 to kMaxApprovalIdBytes printable ASCII

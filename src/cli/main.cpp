@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <iostream>
 #include <map>
 
+#include "api/protocol.hpp"
 #include "cli/client.hpp"
 #include "cli/format.hpp"
 #include "cli/top.hpp"
@@ -196,6 +198,100 @@ std::optional<std::int64_t> parse_since(const std::string& text, int& rc) {
   return std::chrono::duration_cast<std::chrono::microseconds>(*d).count();
 }
 
+// `vigil chaos`: the options of the fault subcommands, turned into a control request.
+struct ChaosOptions {
+  std::string for_duration;  // --for
+  std::string signal = "SIGKILL";
+  bool group = false;
+  std::string duty;    // --duty: "50%" or "0.5"
+  std::string period;  // --period: "100ms"
+};
+
+std::optional<std::int64_t> chaos_milliseconds(const std::string& option, const std::string& text,
+                                               std::int64_t min_ms, std::int64_t max_ms) {
+  auto d = parse_duration(text);
+  const auto ms = d ? std::chrono::duration_cast<std::chrono::milliseconds>(*d).count() : -1;
+  if (!d || ms < min_ms || ms > max_ms) {
+    std::cerr << "vigil: " << option << " '" << text << "' must be a duration from "
+              << format_duration(std::chrono::milliseconds(min_ms)) << " to "
+              << format_duration(std::chrono::milliseconds(max_ms)) << " (e.g. 3s, 500ms)\n";
+    return std::nullopt;
+  }
+  return ms;
+}
+
+// "50%" or "0.5": the fraction of each period the process is stopped, strictly inside (0, 1).
+std::optional<double> parse_duty(const std::string& text) {
+  std::string number = text;
+  double scale = 1.0;
+  if (!number.empty() && number.back() == '%') {
+    number.pop_back();
+    scale = 100.0;
+  }
+  char* end = nullptr;
+  const double v = std::strtod(number.c_str(), &end);
+  if (number.empty() || end != number.c_str() + number.size() || !(v / scale > 0.0) ||
+      !(v / scale < 1.0)) {
+    return std::nullopt;
+  }
+  return v / scale;
+}
+
+// Builds the request for `fault` (hang, slow, heartbeat_loss, kill); nullopt after printing
+// what is wrong with the options.
+std::optional<json> chaos_request(const std::string& fault, const std::string& name,
+                                  const ChaosOptions& o) {
+  json request = {{"cmd", "chaos"}, {"fault", fault}, {"name", name}};
+  if (fault == "kill") {
+    // By name, as vigild takes it: numbers differ between architectures.
+    auto sig = o.signal.empty() || std::isdigit(static_cast<unsigned char>(o.signal[0])) != 0
+                   ? std::nullopt
+                   : parse_signal(o.signal);
+    if (!sig) {
+      std::cerr << "vigil: --signal '" << o.signal << "' is not a signal name such as SIGTERM\n";
+      return std::nullopt;
+    }
+    request["signal"] = signal_name(*sig);
+    if (o.group) request["group"] = true;
+    return request;
+  }
+  auto duration = chaos_milliseconds("--for", o.for_duration, 1, api::kMaxChaosDuration.count());
+  if (!duration) return std::nullopt;
+  request["duration_ms"] = *duration;
+  if (fault != "slow") return request;
+  if (!o.duty.empty()) {
+    auto duty = parse_duty(o.duty);
+    if (!duty) {
+      std::cerr << "vigil: --duty '" << o.duty
+                << "' must be a fraction of each period, e.g. 50% or 0.5 (more than 0, less "
+                   "than 100%)\n";
+      return std::nullopt;
+    }
+    request["duty"] = *duty;
+  }
+  if (!o.period.empty()) {
+    auto period = chaos_milliseconds("--period", o.period, api::kMinChaosPeriod.count(),
+                                     api::kMaxChaosPeriod.count());
+    if (!period) return std::nullopt;
+    request["period_ms"] = *period;
+  }
+  return request;
+}
+
+// One line per running fault, e.g. "#3 hang lidar (pid 4242): 2.1s left".
+void print_chaos_list(const json& faults) {
+  if (faults.empty()) {
+    std::cout << "no faults running\n";
+    return;
+  }
+  for (const auto& f : faults) {
+    std::cout << "#" << f.value("id", 0) << " " << f.value("fault", "") << " "
+              << f.value("name", "") << " (pid " << f.value("pid", 0)
+              << "): " << format_duration(std::chrono::milliseconds(f.value("remaining_ms", 0)))
+              << " left\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,6 +353,29 @@ int main(int argc, char** argv) {
     sub->add_option("-c,--config", target.config, "vigild's config (to find its state_dir)");
     sub->add_option("--socket", target.socket, "vigild's control socket");
   }
+  ChaosOptions chaos_options;
+  auto* chaos = app.add_subcommand(
+      "chaos", "inject a fault into a running component, to see it detected and recovered");
+  chaos->require_subcommand(1);
+  auto* chaos_kill = chaos->add_subcommand("kill", "send a signal to the component's process");
+  chaos_kill->add_option("NAME", name, "the component")->required();
+  chaos_kill->add_option("--signal", chaos_options.signal, "which signal (default SIGKILL)");
+  chaos_kill->add_flag("--group", chaos_options.group, "to its whole process group");
+  auto* chaos_hang = chaos->add_subcommand(
+      "hang", "stop the component's processes (SIGSTOP) for a while, then continue them");
+  auto* chaos_slow = chaos->add_subcommand(
+      "slow", "stop and continue the component's processes in a duty cycle for a while");
+  auto* chaos_heartbeat_loss = chaos->add_subcommand(
+      "heartbeat-loss", "drop the component's heartbeats in vigild for a while");
+  for (auto* sub : {chaos_hang, chaos_slow, chaos_heartbeat_loss}) {
+    sub->add_option("NAME", name, "the component")->required();
+    sub->add_option("--for", chaos_options.for_duration, "how long (e.g. 3s)")->required();
+  }
+  chaos_slow->add_option("--duty", chaos_options.duty,
+                         "the part of each period it is stopped: 50% or 0.5 (default 50%)");
+  chaos_slow->add_option("--period", chaos_options.period,
+                         "one stop/continue cycle (default 100ms)");
+  auto* chaos_list = chaos->add_subcommand("list", "the faults still running");
   auto* shutdown = app.add_subcommand("shutdown", "stop everything and end vigild");
   std::string file;
   auto* validate = app.add_subcommand("validate", "check a config file without running it");
@@ -386,6 +505,35 @@ int main(int argc, char** argv) {
     std::cout << "reloaded: added " << c["added"].dump() << ", removed " << c["removed"].dump()
               << ", changed " << c["changed"].dump() << ", unchanged " << c["unchanged"].size()
               << "\n";
+    return kOk;
+  }
+  if (*chaos) {
+    if (*chaos_list) {
+      auto r = ask(target, {{"cmd", "chaos"}, {"fault", "list"}}, rc);
+      if (!r) return rc;
+      print_chaos_list(r->reply["faults"]);
+      return kOk;
+    }
+    const std::string fault = *chaos_kill   ? "kill"
+                              : *chaos_hang ? "hang"
+                              : *chaos_slow ? "slow"
+                                            : "heartbeat_loss";
+    auto request = chaos_request(fault, name, chaos_options);
+    if (!request) return kUsage;
+    auto r = ask(target, *request, rc);
+    if (!r) return rc;
+    const json& reply = r->reply;
+    std::cout << "injected " << fault << " #" << reply.value("id", 0) << " into " << name
+              << " (pid " << reply.value("pid", 0) << ")";
+    if (fault == "kill") {
+      std::cout << ": " << (*request)["signal"].get<std::string>()
+                << (chaos_options.group ? " to its group" : "");
+    } else {
+      std::cout << " for "
+                << format_duration(
+                       std::chrono::milliseconds((*request)["duration_ms"].get<std::int64_t>()));
+    }
+    std::cout << "\n";
     return kOk;
   }
   if (*shutdown) {

@@ -100,7 +100,7 @@ class Loader {
     }
     check_keys(doc,
                {"state_dir", "root", "final_action", "event_log", "monitoring", "http", "history",
-                "alerts", "dds", "modes"},
+                "alerts", "dds", "modes", "hardware_watchdog"},
                "top level");
     if (auto n = doc["monitoring"]) parse_monitoring(n, spec.monitoring);
     if (auto n = doc["http"]) parse_http(n, spec.http);
@@ -147,6 +147,7 @@ class Loader {
     check_bonds(spec);
     if (auto n = doc["modes"]) parse_modes(n, spec);
     check_recovery(spec);
+    if (auto n = doc["hardware_watchdog"]) parse_hardware_watchdog(n, spec.hardware_watchdog);
     return finish(std::move(spec));
   }
 
@@ -1050,6 +1051,42 @@ class Loader {
     }
     if (auto n = node["diagnostics_period"]) {
       if (auto d = positive_duration(n, "dds.diagnostics_period")) dds.diagnostics_period = *d;
+    }
+  }
+
+  // hardware_watchdog: {device: /dev/watchdog, timeout: 60s, interval: 15s, require: [...]}
+  void parse_hardware_watchdog(const YAML::Node& node, HardwareWatchdogSpec& w) {
+    if (!expect_map(node, "hardware_watchdog")) return;
+    check_keys(node, {"device", "timeout", "interval", "require"}, "hardware_watchdog");
+    if (auto n = node["device"]) {
+      if (auto v = scalar(n, "hardware_watchdog.device")) w.device = absolute(*v).string();
+    } else {
+      error(node, "hardware_watchdog needs its device, e.g. device: /dev/watchdog");
+    }
+    if (auto n = node["timeout"]) {
+      if (auto d = positive_duration(n, "hardware_watchdog.timeout")) {
+        if (*d < std::chrono::seconds(1))
+          error(n, "hardware_watchdog.timeout must be at least 1s (devices count in seconds)");
+        else
+          w.timeout = *d;
+      }
+    }
+    if (auto n = node["interval"]) {
+      if (auto d = positive_duration(n, "hardware_watchdog.interval")) {
+        if (*d >= w.timeout)
+          error(n, "hardware_watchdog.interval must be shorter than its timeout");
+        else
+          w.interval = *d;
+      }
+    }
+    if (auto n = node["require"]) {
+      w.require = string_list(n, "hardware_watchdog.require");
+      for (const auto& name : w.require) {
+        if (names_.count(name) == 0) {
+          error(n, fmt::format("hardware_watchdog.require: no component or group named '{}'{}",
+                               name, did_you_mean(name, known_names())));
+        }
+      }
     }
   }
 

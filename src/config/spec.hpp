@@ -392,6 +392,19 @@ struct ModeSpec {
   bool operator==(const ModeSpec&) const = default;
 };
 
+// A hardware watchdog (/dev/watchdog, or any device with the Linux watchdog API) that vigild
+// keeps alive only while the robot is healthy: every `require` node running (a group: all its
+// members; a component in its first start counts as healthy). If vigild hangs or dies, or a
+// required node stays down for the device's `timeout`, the hardware resets the machine: the
+// last step of recovery. On a clean vigild stop the device is disarmed (magic close).
+struct HardwareWatchdogSpec {
+  std::string device;                           // empty: none
+  Duration timeout = std::chrono::seconds(60);  // set on the device (WDIOC_SETTIMEOUT) if it can
+  std::optional<Duration> interval;             // between keepalives; default timeout / 4
+  std::vector<std::string> require;             // components or groups; empty: all of them
+  bool operator==(const HardwareWatchdogSpec&) const = default;
+};
+
 struct SystemSpec {
   std::string source_file;  // absolute path of the config
   std::string state_dir;    // absolute
@@ -401,6 +414,7 @@ struct SystemSpec {
   AlertsSpec alerts;
   DdsSpec dds;
   std::vector<ModeSpec> modes;  // empty: no modes (the robot is always "nominal")
+  HardwareWatchdogSpec hardware_watchdog;
   GroupSpec root;
   FinalAction final_action = FinalAction::stop;
   EventLogSpec event_log;

@@ -24,6 +24,8 @@
 #include "common/units.hpp"
 #include "config/loader.hpp"
 #include "daemon/asio_prober.hpp"
+#include "daemon/fault_injector.hpp"
+#include "daemon/hardware_watchdog.hpp"
 #include "daemon/mode_controller.hpp"
 #include "daemon/pidfd_runner.hpp"
 #include "daemon/resource_watcher.hpp"
@@ -149,6 +151,9 @@ class Daemon final : public http::ApiBackend {
                      if (modes_) modes_->force(mode, by, on);
                    }});
 
+    faults_ = std::make_unique<FaultInjector>(FaultInjector::Dependencies{
+        scheduler_, *supervisor_, *runner_,
+        [this](health::Event e) { bus_->publish(std::move(e)); }});
     resources_ =
         std::make_unique<ResourceWatcher>(scheduler_, *supervisor_, *runner_, spec_,
                                           [this](health::Event e) { bus_->publish(std::move(e)); });
@@ -203,6 +208,7 @@ class Daemon final : public http::ApiBackend {
     supervisor_->start(previous);
     resources_->start();
     start_modes();
+    start_hardware_watchdog();
     schedule_prune();
     tell_systemd_ready();
     spdlog::info("vigild running: {} (state in {})", spec_.source_file, spec_.state_dir);
@@ -253,6 +259,25 @@ class Daemon final : public http::ApiBackend {
         current, kWanted);
   }
 
+  // The hardware watchdog, kept alive while the required components are healthy. A device
+  // that cannot be opened leaves vigild supervising, loudly.
+  void start_hardware_watchdog() {
+    if (spec_.hardware_watchdog.device.empty()) return;
+    hw_watchdog_ = std::make_unique<HardwareWatchdog>(
+        scheduler_, *supervisor_, spec_.hardware_watchdog,
+        [this](bool healthy, const std::string& reason) {
+          publish_daemon_event(
+              healthy ? health::EventKind::warning_cleared : health::EventKind::warning, reason,
+              {{"source", "hardware_watchdog"}, {"device", spec_.hardware_watchdog.device}});
+        });
+    if (auto started = hw_watchdog_->start(); !started) {
+      spdlog::critical("{}: the machine will not be reset if vigild hangs", started.error());
+      publish_daemon_event(health::EventKind::warning, started.error() + "; not armed",
+                           {{"source", "hardware_watchdog"},
+                            {"device", spec_.hardware_watchdog.device}});
+    }
+  }
+
   void publish_daemon_event(health::EventKind kind, std::string reason, json detail,
                             std::string component = {}) {
     health::Event e;
@@ -287,9 +312,13 @@ class Daemon final : public http::ApiBackend {
     ::sd_notify(0, "STOPPING=1");
     publish_daemon_event(health::EventKind::daemon_stopping, fmt::format("shutting down: {}", why),
                          {{"why", why}});
+    // Stopped (SIGSTOP) processes are continued first: they would not see their SIGTERM.
+    faults_->clear_all("vigild is shutting down");
     resources_->stop();
     if (topic_watcher_) topic_watcher_->stop();
     if (modes_) modes_->stop();
+    // An operator stopping vigild is not a robot in trouble: no reset while components stop.
+    if (hw_watchdog_) hw_watchdog_->disarm();
     dds_timer_.cancel();
     supervisor_->shutdown([this] {
       bus_->flush();
@@ -480,6 +509,15 @@ class Daemon final : public http::ApiBackend {
                                  {"decision", approve ? "approved" : "denied"},
                                  {"message", *decided}});
       }
+      case Command::chaos: {
+        if (r.chaos.fault == api::ChaosFault::list) {
+          return api::ok_response({{"faults", faults_->active()}});
+        }
+        if (shutting_down_) return api::error_response("vigild is shutting down");
+        auto injected = faults_->inject(r.name, r.chaos);
+        if (!injected) return api::error_response(injected.error());
+        return api::ok_response(std::move(*injected));
+      }
       case Command::shutdown:
         scheduler_.post([this] { begin_shutdown("operator requested shutdown"); });
         return api::ok_response({{"stopping", true}});
@@ -511,6 +549,7 @@ class Daemon final : public http::ApiBackend {
                                 {"foreign", bond_foreign_},
                                 {"broken", bond_broken_}};
     }
+    if (hw_watchdog_) daemon["hardware_watchdog"] = hw_watchdog_->status();
     if (http_) {
       daemon["http"] = {{"url", http_->url()},
                         {"streams", stream_->clients()},
@@ -523,6 +562,7 @@ class Daemon final : public http::ApiBackend {
                 {"daemon", std::move(daemon)}};
     if (modes_) out["mode"] = modes_->status();
     out["approvals"] = supervisor_->approvals();
+    out["chaos"] = faults_->active();
     return out;
   }
 
@@ -1022,6 +1062,7 @@ class Daemon final : public http::ApiBackend {
   std::unique_ptr<AsioProber> prober_;
   std::unique_ptr<supervisor::Supervisor> supervisor_;
   std::unique_ptr<ResourceWatcher> resources_;   // uses the supervisor: destroyed before it
+  std::unique_ptr<FaultInjector> faults_;        // uses the supervisor and the runner
   std::unique_ptr<alerts::AlertRouter> alerts_;  // subscribed to bus_; uses runner_
   std::unique_ptr<vigil::history::MetricHistory> history_;          // null when it could not open
   std::unique_ptr<vigil::history::TickRecorder> history_recorder_;  // writes to history_
@@ -1047,6 +1088,7 @@ class Daemon final : public http::ApiBackend {
   std::unique_ptr<dds::TopicTaps> topic_taps_;   // after dds_: destroyed before its participant
   std::unique_ptr<TopicWatcher> topic_watcher_;  // uses topic_taps_ and supervisor_
   std::unique_ptr<ModeController> modes_;        // uses supervisor_, dds_, resources_
+  std::unique_ptr<HardwareWatchdog> hw_watchdog_;  // reads supervisor_
   std::unique_ptr<CallbackSink> mode_inputs_;    // subscribed to bus_; calls modes_
   // Bonds (watchdog.bond); the reader is after dds_: destroyed before its participant.
   std::unique_ptr<dds::BondWatch> bond_watch_;

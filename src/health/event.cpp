@@ -5,7 +5,7 @@
 namespace vigil::health {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 30> kKinds{{
+constexpr std::array<std::pair<EventKind, std::string_view>, 32> kKinds{{
     {EventKind::daemon_started, "daemon_started"},
     {EventKind::daemon_stopping, "daemon_stopping"},
     {EventKind::spawned, "spawned"},
@@ -36,6 +36,8 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 30> kKinds{{
     {EventKind::standby_activated, "standby_activated"},
     {EventKind::approval_requested, "approval_requested"},
     {EventKind::approval_decided, "approval_decided"},
+    {EventKind::fault_injected, "fault_injected"},
+    {EventKind::fault_cleared, "fault_cleared"},
 }};
 
 constexpr std::array<std::pair<FailureKind, std::string_view>, 12> kFailures{{

@@ -42,9 +42,11 @@ enum class EventKind {
   standby_activated,  // a standby serves for its failed primary (detail: primary, hot)
   approval_requested,  // a recovery step waits for an operator (detail: id, timeout, default)
   approval_decided,    // ... approved or denied by an operator, or timed out (detail: by)
+  fault_injected,      // `vigil chaos` injected a fault (detail: id, fault, pid, until_us)
+  fault_cleared,       // ... a timed fault ended (detail: id, fault, undone, why)
 };
 // The last kind, for tables that cover them all.
-inline constexpr EventKind kLastEventKind = EventKind::approval_decided;
+inline constexpr EventKind kLastEventKind = EventKind::fault_cleared;
 
 // Why a component failed; empty for events that are not failures.
 enum class FailureKind {

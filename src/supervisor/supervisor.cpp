@@ -957,11 +957,35 @@ void Supervisor::on_notify(const std::string& component, const watchdog::NotifyM
   if (c != nullptr && c->alive()) handle_notify(*c, m, deps_.scheduler.now());
 }
 
-void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessage& m,
+void Supervisor::mute_heartbeats(const std::string& component, TimePoint until) {
+  muted_heartbeats_[component] = until;
+}
+
+void Supervisor::unmute_heartbeats(const std::string& component) {
+  muted_heartbeats_.erase(component);
+}
+
+void Supervisor::handle_notify(Component& component, const watchdog::NotifyMessage& received,
                                TimePoint arrival) {
   Component* c = &component;
   const TimePoint now = deps_.scheduler.now();
   const TimePoint at = std::min(arrival, now);
+  // A muted component's beats are stripped from the message before anything counts them.
+  bool drop_beat = false;
+  if (!muted_heartbeats_.empty() &&
+      (received.watchdog_ping || (received.loop && !received.loop_usec))) {
+    if (auto muted = muted_heartbeats_.find(c->spec.name); muted != muted_heartbeats_.end()) {
+      drop_beat = at < muted->second;
+      if (!drop_beat) muted_heartbeats_.erase(muted);  // expired
+    }
+  }
+  watchdog::NotifyMessage stripped;
+  if (drop_beat) {
+    stripped = received;
+    stripped.watchdog_ping = false;
+    if (!stripped.loop_usec) stripped.loop.reset();
+  }
+  const watchdog::NotifyMessage& m = drop_beat ? stripped : received;
   const bool watching = c->state == State::running && !c->capturing_stacks;
   if (m.watchdog_ping && !m.loop) ++c->heartbeats;
   if (c->state == State::starting && m.loop && m.loop_usec) {

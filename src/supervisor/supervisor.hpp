@@ -151,6 +151,14 @@ class Supervisor {
                    nlohmann::json evidence);
   int alive_count() const;
 
+  // Fault injection (`vigil chaos heartbeat-loss`): until `until`, the component's heartbeats
+  // (WATCHDOG=1, watched-loop beats, DDS and bond beats, which all arrive as notify messages)
+  // are dropped as if lost on the way: not counted, not seen by the watchdog. Whatever else a
+  // message carries (READY=1, STATUS=...) still counts. Another call replaces the deadline;
+  // unmute_heartbeats ends it early.
+  void mute_heartbeats(const std::string& component, TimePoint until);
+  void unmute_heartbeats(const std::string& component);
+
  private:
   friend struct Component;
   // Building and lookup.
@@ -251,6 +259,9 @@ class Supervisor {
   struct PendingApproval;
   std::map<std::string, std::unique_ptr<PendingApproval>> approvals_;
   int next_approval_ = 1;
+  // Components whose heartbeats are dropped until a deadline (chaos); usually empty, and then
+  // a heartbeat pays one emptiness check.
+  std::unordered_map<std::string, TimePoint> muted_heartbeats_;
 };
 
 }  // namespace vigil::supervisor

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 namespace vigil::api {
 namespace {
 
@@ -92,6 +94,109 @@ TEST(Protocol, RejectsBadApprovalIds) {
       {std::string(R"({"cmd":"approve","id":")") + std::string(kMaxApprovalIdBytes + 1, 'a') +
            "\"}",
        "an approval id is at most 64 characters"},
+  };
+  for (const auto& [text, error] : cases) {
+    auto r = parse_request(text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error(), error) << text;
+  }
+}
+
+TEST(Protocol, ParsesChaos) {
+  auto hang = parse_request(R"({"cmd":"chaos","fault":"hang","name":"lidar","duration_ms":3000})");
+  ASSERT_TRUE(hang.ok()) << hang.error();
+  EXPECT_EQ(hang->command, Command::chaos);
+  EXPECT_EQ(to_string(hang->command), "chaos");
+  EXPECT_EQ(hang->name, "lidar");
+  EXPECT_EQ(hang->chaos.fault, ChaosFault::hang);
+  EXPECT_EQ(hang->chaos.duration, std::chrono::milliseconds(3000));
+
+  auto kill = parse_request(R"({"cmd":"chaos","fault":"kill","name":"lidar"})");
+  ASSERT_TRUE(kill.ok()) << kill.error();
+  EXPECT_EQ(kill->chaos.fault, ChaosFault::kill);
+  EXPECT_EQ(kill->chaos.signal, SIGKILL) << "SIGKILL unless told otherwise";
+  EXPECT_FALSE(kill->chaos.group);
+  auto term = parse_request(
+      R"({"cmd":"chaos","fault":"kill","name":"lidar","signal":"SIGTERM","group":true})");
+  ASSERT_TRUE(term.ok()) << term.error();
+  EXPECT_EQ(term->chaos.signal, SIGTERM);
+  EXPECT_TRUE(term->chaos.group);
+
+  auto slow = parse_request(
+      R"({"cmd":"chaos","fault":"slow","name":"nav","duration_ms":86400000,"period_ms":10,"duty":0.9})");
+  ASSERT_TRUE(slow.ok()) << slow.error();
+  EXPECT_EQ(slow->chaos.fault, ChaosFault::slow);
+  EXPECT_EQ(slow->chaos.duration, kMaxChaosDuration);
+  EXPECT_EQ(slow->chaos.period, std::chrono::milliseconds(10));
+  EXPECT_DOUBLE_EQ(slow->chaos.duty, 0.9);
+  auto slow_defaults =
+      parse_request(R"({"cmd":"chaos","fault":"slow","name":"nav","duration_ms":1})");
+  ASSERT_TRUE(slow_defaults.ok()) << slow_defaults.error();
+  EXPECT_EQ(slow_defaults->chaos.period, std::chrono::milliseconds(100));
+  EXPECT_DOUBLE_EQ(slow_defaults->chaos.duty, 0.5);
+
+  auto loss = parse_request(
+      R"({"cmd":"chaos","fault":"heartbeat_loss","name":"lidar","duration_ms":2000})");
+  ASSERT_TRUE(loss.ok()) << loss.error();
+  EXPECT_EQ(loss->chaos.fault, ChaosFault::heartbeat_loss);
+  EXPECT_EQ(to_string(loss->chaos.fault), "heartbeat_loss");
+
+  auto list = parse_request(R"({"cmd":"chaos","fault":"list"})");
+  ASSERT_TRUE(list.ok()) << list.error();
+  EXPECT_EQ(list->chaos.fault, ChaosFault::list);
+}
+
+TEST(Protocol, RejectsBadChaosParameters) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"cmd":"chaos"})", "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss or list"},
+      {R"({"cmd":"chaos","fault":3})", "\"fault\" must be a string"},
+      {R"({"cmd":"chaos","fault":"freeze","name":"a"})",
+       "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss or list)"},
+      {R"({"cmd":"chaos","fault":"hang"})", "fault 'hang' needs \"name\" (a component)"},
+      {R"({"cmd":"chaos","fault":"list","name":"a"})", "fault 'list' takes no \"name\""},
+      {R"({"cmd":"chaos","fault":"hang","name":"a"})",
+       "fault 'hang' needs \"duration_ms\" (how long it lasts)"},
+      {R"({"cmd":"chaos","fault":"slow","name":"a"})",
+       "fault 'slow' needs \"duration_ms\" (how long it lasts)"},
+      {R"({"cmd":"chaos","fault":"heartbeat_loss","name":"a"})",
+       "fault 'heartbeat_loss' needs \"duration_ms\" (how long it lasts)"},
+      {R"({"cmd":"chaos","fault":"hang","name":"a","duration_ms":0})",
+       "\"duration_ms\" must be an integer from 1 to 86400000 (24 h)"},
+      {R"({"cmd":"chaos","fault":"hang","name":"a","duration_ms":86400001})",
+       "\"duration_ms\" must be an integer from 1 to 86400000 (24 h)"},
+      {R"({"cmd":"chaos","fault":"hang","name":"a","duration_ms":1.5})",
+       "\"duration_ms\" must be an integer from 1 to 86400000 (24 h)"},
+      {R"({"cmd":"chaos","fault":"hang","name":"a","duration_ms":"3s"})",
+       "\"duration_ms\" must be an integer from 1 to 86400000 (24 h)"},
+      {R"({"cmd":"chaos","fault":"kill","name":"a","duration_ms":1000})",
+       "\"duration_ms\" does not apply to fault 'kill'"},
+      {R"({"cmd":"chaos","fault":"hang","name":"a","duration_ms":1000,"signal":"SIGTERM"})",
+       "\"signal\" does not apply to fault 'hang'"},
+      {R"({"cmd":"chaos","fault":"hang","name":"a","duration_ms":1000,"duty":0.5})",
+       "\"duty\" does not apply to fault 'hang'"},
+      {R"({"cmd":"chaos","fault":"list","group":true})",
+       "\"group\" does not apply to fault 'list'"},
+      {R"({"cmd":"chaos","fault":"kill","name":"a","signal":"SIGNOPE"})",
+       "\"signal\" must be a signal name such as \"SIGTERM\""},
+      {R"({"cmd":"chaos","fault":"kill","name":"a","signal":"9"})",
+       "\"signal\" must be a signal name such as \"SIGTERM\""},
+      {R"({"cmd":"chaos","fault":"kill","name":"a","signal":9})",
+       "\"signal\" must be a signal name such as \"SIGTERM\""},
+      {R"({"cmd":"chaos","fault":"kill","name":"a","group":"yes"})",
+       "\"group\" must be true or false"},
+      {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"duty":0})",
+       "\"duty\" must be a number between 0 and 1 (exclusive)"},
+      {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"duty":1})",
+       "\"duty\" must be a number between 0 and 1 (exclusive)"},
+      {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"duty":"half"})",
+       "\"duty\" must be a number between 0 and 1 (exclusive)"},
+      {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"period_ms":9})",
+       "\"period_ms\" must be an integer from 10 to 10000"},
+      {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"period_ms":10001})",
+       "\"period_ms\" must be an integer from 10 to 10000"},
+      {R"({"cmd":"status","fault":"hang"})", "unknown field \"fault\""},
+      {R"({"cmd":"chaos","fault":"hang","name":"a","duration_ms":1,"speed":2})",
+       "unknown field \"speed\""},
   };
   for (const auto& [text, error] : cases) {
     auto r = parse_request(text);

@@ -248,6 +248,19 @@ const BadConfig kBadConfigs[] = {
     {"dds domain out of range",
      "dds: {domain: 300}\nroot:\n  children:\n    - {name: a, command: [/bin/true]}\n",
      "robot.yaml:1:15: error: dds.domain must be between 0 and 232, not 300"},
+    {"hardware watchdog requiring an unknown component",
+     "hardware_watchdog: {device: /dev/watchdog, require: [ab]}\nroot:\n  children:\n"
+     "    - {name: a, command: [/bin/true]}\n",
+     "robot.yaml:1:53: error: hardware_watchdog.require: no component or group named 'ab' "
+     "(did you mean 'a'?)"},
+    {"hardware watchdog keepalives no shorter than its timeout",
+     "hardware_watchdog: {device: /dev/watchdog, timeout: 10s, interval: 10s}\nroot:\n"
+     "  children:\n    - {name: a, command: [/bin/true]}\n",
+     "robot.yaml:1:68: error: hardware_watchdog.interval must be shorter than its timeout"},
+    {"hardware watchdog without a device",
+     "hardware_watchdog: {timeout: 10s}\nroot:\n  children:\n    - {name: a, command: "
+     "[/bin/true]}\n",
+     "robot.yaml:1:20: error: hardware_watchdog needs its device, e.g. device: /dev/watchdog"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Config, BadConfigs, ::testing::ValuesIn(kBadConfigs),

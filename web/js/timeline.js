@@ -10,7 +10,7 @@ export const EVENT_KINDS = [
   'stopped', 'restart_scheduled', 'escalated', 'given_up', 'orphan_reaped', 'operator_command',
   'config_reloaded', 'status_changed', 'warning', 'warning_cleared', 'resource_exceeded',
   'hook_finished', 'topic_stale', 'mode_changed', 'recovery_step', 'standby_activated',
-  'approval_requested', 'approval_decided',
+  'approval_requested', 'approval_decided', 'fault_injected', 'fault_cleared',
 ];
 
 const FAILURE_KINDS = new Set([

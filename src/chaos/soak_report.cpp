@@ -1,0 +1,282 @@
+#include "chaos/soak_report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "diagnostics/report.hpp"
+
+namespace vigil::chaos {
+
+using health::EventKind;
+using health::FailureKind;
+
+Distribution Distribution::of(std::vector<double> samples) {
+  Distribution d;
+  d.count = static_cast<int>(samples.size());
+  if (samples.empty()) return d;
+  std::sort(samples.begin(), samples.end());
+  auto rank = [&](double p) {
+    const auto n = samples.size();
+    const auto i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(n)));
+    return samples[std::min(n - 1, i == 0 ? 0 : i - 1)];
+  };
+  d.p50 = rank(0.50);
+  d.p95 = rank(0.95);
+  d.p99 = rank(0.99);
+  d.max = samples.back();
+  return d;
+}
+
+nlohmann::json Distribution::to_json() const {
+  return {{"count", count}, {"p50", p50}, {"p95", p95}, {"p99", p99}, {"max", max}};
+}
+
+namespace {
+
+bool is_failure(const health::Event& e) {
+  return e.failure != FailureKind::none && !e.component.empty();
+}
+
+double ms_between(const health::Event& from, const health::Event& to) {
+  return static_cast<double>(to.mono_us - from.mono_us) / 1000.0;
+}
+
+std::string percent(double ratio) {
+  return fmt::format("{:.3f} %", ratio * 100.0);
+}
+
+void add_targets(SoakReport& r) {
+  const double hours = static_cast<double>(r.window_end_us - r.window_start_us) / 3'600'000'000.0;
+  // MTBF: failures nobody injected. None in the run shows only that it is above the run.
+  if (r.false_alarms == 0) {
+    r.targets.push_back({"MTBF", "> 24 h",
+                         fmt::format("no unplanned failure in {:.2f} h (a lower bound)", hours),
+                         hours >= 24.0 ? std::optional<bool>(true) : std::nullopt});
+  } else {
+    const double mtbf = hours / r.false_alarms;
+    r.targets.push_back({"MTBF", "> 24 h",
+                         fmt::format("{:.2f} h ({} unplanned failures)", mtbf, r.false_alarms),
+                         mtbf > 24.0});
+  }
+  const auto& mttr = r.all.recovery_ms;
+  r.targets.push_back({"MTTR", "< 30 s",
+                       mttr.count == 0
+                           ? "no recovery measured"
+                           : fmt::format("p99 {:.0f} ms, max {:.0f} ms", mttr.p99, mttr.max),
+                       mttr.count == 0 ? std::nullopt : std::optional<bool>(mttr.p99 < 30'000)});
+  const double availability = r.nominal_or_degraded.value_or(r.system_availability);
+  r.targets.push_back(
+      {"availability", "> 99 %",
+       fmt::format("{} ({})", percent(availability),
+                   r.nominal_or_degraded ? "modes nominal or degraded" : "every component up"),
+       availability > 0.99});
+  const int detections = r.all.detected + r.false_alarms;
+  const double fp = detections == 0 ? 0.0 : static_cast<double>(r.false_alarms) / detections;
+  r.targets.push_back(
+      {"false positives", "< 1 %",
+       fmt::format("{} ({} of {} detections)", percent(fp), r.false_alarms, detections),
+       detections == 0 ? std::nullopt : std::optional<bool>(fp < 0.01)});
+  r.targets.push_back(
+      {"detection", "100 % of injected faults",
+       fmt::format("{} of {}", r.all.detected, r.all.injected),
+       r.all.injected == 0 ? std::nullopt : std::optional<bool>(r.all.detected == r.all.injected)});
+  r.targets.push_back({"recovery", "100 % of detected faults",
+                       fmt::format("{} of {}", r.all.recovered, r.all.detected),
+                       r.all.detected == 0
+                           ? std::nullopt
+                           : std::optional<bool>(r.all.recovered == r.all.detected)});
+}
+
+void add_modes(SoakReport& r, const std::vector<health::Event>& events) {
+  std::string mode;
+  std::int64_t since = r.window_start_us;
+  std::map<std::string, double> time_us;
+  for (const auto& e : events) {
+    if (e.kind != EventKind::mode_changed) continue;
+    if (mode.empty()) mode = e.detail.value("from", std::string());
+    if (!mode.empty()) time_us[mode] += static_cast<double>(e.wall_us - since);
+    mode = e.state;
+    since = e.wall_us;
+  }
+  if (mode.empty()) return;  // no modes, or none changed: nothing to say about them
+  time_us[mode] += static_cast<double>(r.window_end_us - since);
+  const double total = static_cast<double>(r.window_end_us - r.window_start_us);
+  if (total <= 0) return;
+  for (const auto& [name, us] : time_us) r.mode_share[name] = us / total;
+  double good = 0;
+  for (const char* name : {"nominal", "degraded"}) {
+    if (auto it = r.mode_share.find(name); it != r.mode_share.end()) good += it->second;
+  }
+  r.nominal_or_degraded = good;
+}
+
+}  // namespace
+
+SoakReport compute_soak_report(const std::vector<health::Event>& events,
+                               std::int64_t window_start_us, std::int64_t window_end_us,
+                               const SoakOptions& options) {
+  SoakReport r;
+  r.window_start_us = window_start_us;
+  r.window_end_us = window_end_us;
+  const auto window_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(options.detection_window).count();
+
+  std::vector<std::size_t> injections;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (events[i].kind == EventKind::fault_injected) injections.push_back(i);
+  }
+  std::vector<bool> matched(events.size(), false);
+  std::map<std::string, std::vector<double>> detection_ms, recovery_ms;
+  for (std::size_t at : injections) {
+    const auto& inj = events[at];
+    const std::string fault = inj.detail.value("fault", std::string("?"));
+    auto& figures = r.by_fault[fault];
+    ++figures.injected;
+    std::optional<std::size_t> detection;
+    for (std::size_t j = at + 1; j < events.size(); ++j) {
+      const auto& e = events[j];
+      if (e.mono_us - inj.mono_us > window_us) break;
+      if (e.component != inj.component) continue;
+      if (e.kind == EventKind::fault_injected) break;  // the next fault: this one went unseen
+      if (is_failure(e) && !matched[j]) {
+        detection = j;
+        break;
+      }
+    }
+    if (!detection) {
+      r.missed.push_back(inj.to_json());
+      continue;
+    }
+    matched[*detection] = true;
+    ++figures.detected;
+    detection_ms[fault].push_back(ms_between(inj, events[*detection]));
+    for (std::size_t j = *detection + 1; j < events.size(); ++j) {
+      const auto& e = events[j];
+      if (e.component == inj.component && e.kind == EventKind::ready) {
+        ++figures.recovered;
+        recovery_ms[fault].push_back(ms_between(events[*detection], e));
+        break;
+      }
+    }
+  }
+  std::vector<double> all_detection, all_recovery;
+  for (auto& [fault, figures] : r.by_fault) {
+    figures.detection_ms = Distribution::of(detection_ms[fault]);
+    figures.recovery_ms = Distribution::of(recovery_ms[fault]);
+    all_detection.insert(all_detection.end(), detection_ms[fault].begin(),
+                         detection_ms[fault].end());
+    all_recovery.insert(all_recovery.end(), recovery_ms[fault].begin(), recovery_ms[fault].end());
+    r.all.injected += figures.injected;
+    r.all.detected += figures.detected;
+    r.all.recovered += figures.recovered;
+  }
+  r.all.detection_ms = Distribution::of(all_detection);
+  r.all.recovery_ms = Distribution::of(all_recovery);
+
+  // Failures not matched: collateral while some fault was in effect, else false alarms.
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!is_failure(events[i]) || matched[i]) continue;
+    const bool during_fault = std::any_of(injections.begin(), injections.end(), [&](auto at) {
+      const auto dt = events[i].mono_us - events[at].mono_us;
+      return dt >= 0 && dt <= window_us;
+    });
+    if (during_fault) {
+      ++r.collateral;
+    } else {
+      ++r.false_alarms;
+      r.false_alarm_events.push_back(events[i].to_json());
+    }
+  }
+
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    const auto gap = events[i].id - events[i - 1].id - 1;
+    if (gap > 0) r.lost_events += static_cast<int>(gap);
+  }
+
+  const auto reliability = diagnostics::compute_report(events, window_start_us, window_end_us);
+  for (const auto& [name, figures] : reliability.components) {
+    r.availability[name] = figures.availability;
+  }
+  r.system_availability = reliability.system.availability;
+  add_modes(r, events);
+  add_targets(r);
+  return r;
+}
+
+nlohmann::json SoakReport::to_json() const {
+  auto figures = [](const FaultFigures& f) {
+    return nlohmann::json{{"injected", f.injected},
+                          {"detected", f.detected},
+                          {"recovered", f.recovered},
+                          {"detection_ms", f.detection_ms.to_json()},
+                          {"recovery_ms", f.recovery_ms.to_json()}};
+  };
+  nlohmann::json faults = nlohmann::json::object();
+  for (const auto& [name, f] : by_fault) faults[name] = figures(f);
+  nlohmann::json targets_json = nlohmann::json::array();
+  for (const auto& t : targets) {
+    targets_json.push_back({{"name", t.name},
+                            {"goal", t.goal},
+                            {"measured", t.measured},
+                            {"met", t.met ? nlohmann::json(*t.met) : nlohmann::json()}});
+  }
+  nlohmann::json j = {{"window_start_us", window_start_us},
+                      {"window_end_us", window_end_us},
+                      {"faults", faults},
+                      {"all", figures(all)},
+                      {"false_alarms", false_alarms},
+                      {"collateral", collateral},
+                      {"missed", missed},
+                      {"false_alarm_events", false_alarm_events},
+                      {"lost_events", lost_events},
+                      {"availability", availability},
+                      {"system_availability", system_availability},
+                      {"mode_share", mode_share},
+                      {"targets", targets_json}};
+  if (nominal_or_degraded) j["nominal_or_degraded"] = *nominal_or_degraded;
+  return j;
+}
+
+std::string SoakReport::to_markdown() const {
+  std::string out =
+      fmt::format("# Chaos run: {:.1f} min\n\n",
+                  static_cast<double>(window_end_us - window_start_us) / 60'000'000.0);
+  out += "| target | goal | measured | |\n|---|---|---|---|\n";
+  for (const auto& t : targets) {
+    out += fmt::format("| {} | {} | {} | {} |\n", t.name, t.goal, t.measured,
+                       !t.met   ? "not shown"
+                       : *t.met ? "met"
+                                : "NOT MET");
+  }
+  out +=
+      "\n| fault | injected | detected | recovered | detection p50 / p95 / p99 / max (ms) | "
+      "recovery p50 / p95 / p99 / max (ms) |\n|---|---|---|---|---|---|\n";
+  auto row = [&](const std::string& name, const FaultFigures& f) {
+    out += fmt::format(
+        "| {} | {} | {} | {} | {:.0f} / {:.0f} / {:.0f} / {:.0f} | {:.0f} / {:.0f} / {:.0f} / "
+        "{:.0f} |\n",
+        name, f.injected, f.detected, f.recovered, f.detection_ms.p50, f.detection_ms.p95,
+        f.detection_ms.p99, f.detection_ms.max, f.recovery_ms.p50, f.recovery_ms.p95,
+        f.recovery_ms.p99, f.recovery_ms.max);
+  };
+  for (const auto& [name, f] : by_fault) row(name, f);
+  row("all", all);
+  out += fmt::format(
+      "\nMissed detections: {}. False alarms: {}. Collateral failures (during a fault on "
+      "another component): {}. Events missing from the log: {}.\n",
+      missed.size(), false_alarms, collateral, lost_events);
+  out += "\n| component | availability |\n|---|---|\n";
+  for (const auto& [name, a] : availability) out += fmt::format("| {} | {} |\n", name, percent(a));
+  out += fmt::format("| (system: every component up) | {} |\n", percent(system_availability));
+  if (!mode_share.empty()) {
+    out += "\n| mode | share of the run |\n|---|---|\n";
+    for (const auto& [name, share] : mode_share) {
+      out += fmt::format("| {} | {} |\n", name, percent(share));
+    }
+  }
+  return out;
+}
+
+}  // namespace vigil::chaos

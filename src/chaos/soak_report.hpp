@@ -1,0 +1,72 @@
+#pragma once
+// What a chaos run proved, computed from the event log alone: each injected fault
+// (`fault_injected`) matched to the detection that followed it on the same component (the
+// first failure event within `detection_window`) and to the recovery after that (its next
+// `ready`); failures nobody injected are false alarms (or collateral, when a fault was in
+// effect on another component at the time); availability per component and of the system's
+// modes; and the seed's targets marked met or not.
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/units.hpp"
+#include "health/event.hpp"
+
+namespace vigil::chaos {
+
+// Milliseconds; nearest-rank percentiles.
+struct Distribution {
+  int count = 0;
+  double p50 = 0, p95 = 0, p99 = 0, max = 0;
+  static Distribution of(std::vector<double> samples);
+  nlohmann::json to_json() const;
+};
+
+struct FaultFigures {
+  int injected = 0;
+  int detected = 0;
+  int recovered = 0;
+  Distribution detection_ms;  // injection -> detection
+  Distribution recovery_ms;   // detection -> ready again (MTTR)
+};
+
+struct Target {
+  std::string name;
+  std::string goal;
+  std::string measured;
+  std::optional<bool> met;  // none: the run cannot show it either way
+};
+
+struct SoakOptions {
+  Duration detection_window = std::chrono::seconds(30);
+};
+
+struct SoakReport {
+  std::int64_t window_start_us = 0;
+  std::int64_t window_end_us = 0;
+  std::map<std::string, FaultFigures> by_fault;  // kill, hang, heartbeat_loss, ...
+  FaultFigures all;
+  int false_alarms = 0;                // failures with no fault in effect anywhere
+  int collateral = 0;                  // failures of other components while a fault was in effect
+  std::vector<nlohmann::json> missed;  // injections never detected
+  std::vector<nlohmann::json> false_alarm_events;
+  int lost_events = 0;  // gaps in the event ids: events the log does not have
+  std::map<std::string, double> availability;  // per component, 0..1
+  double system_availability = 1.0;            // every component up
+  std::map<std::string, double> mode_share;    // per mode, 0..1 of the window
+  std::optional<double> nominal_or_degraded;   // with modes: the share of those two
+  std::vector<Target> targets;
+
+  nlohmann::json to_json() const;
+  std::string to_markdown() const;
+};
+
+// `events` oldest first, all of [window_start_us, window_end_us].
+SoakReport compute_soak_report(const std::vector<health::Event>& events,
+                               std::int64_t window_start_us, std::int64_t window_end_us,
+                               const SoakOptions& options = {});
+
+}  // namespace vigil::chaos

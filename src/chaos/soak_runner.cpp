@@ -1,0 +1,126 @@
+#include "chaos/soak_runner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
+
+namespace vigil::chaos {
+
+namespace {
+
+std::int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void collect_components(const nlohmann::json& node, std::vector<nlohmann::json>& out) {
+  if (node.value("type", "") == "component") {
+    out.push_back(node);
+    return;
+  }
+  if (auto c = node.find("children"); c != node.end() && c->is_array()) {
+    for (const auto& child : *c) collect_components(child, out);
+  }
+}
+
+struct Robot {
+  std::vector<std::string> running;  // and no fault in effect
+  std::vector<std::string> all;
+};
+
+Result<Robot> look(const Request& request) {
+  auto status = request({{"cmd", "status"}});
+  if (!status) return make_error(status.error());
+  std::set<std::string> faulted;
+  for (const auto& f : status->value("chaos", nlohmann::json::array())) {
+    faulted.insert(f.value("name", f.value("component", std::string())));
+  }
+  std::vector<nlohmann::json> components;
+  collect_components(status->value("tree", nlohmann::json::object()), components);
+  Robot robot;
+  for (const auto& c : components) {
+    const std::string name = c.value("name", "");
+    robot.all.push_back(name);
+    if (c.value("state", "") == "running" && !faulted.count(name)) robot.running.push_back(name);
+  }
+  return robot;
+}
+
+std::vector<std::string> among(const std::vector<std::string>& names,
+                               const std::vector<std::string>& targets) {
+  if (targets.empty()) return names;
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    if (std::find(targets.begin(), targets.end(), n) != targets.end()) out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
+                           const Request& request) {
+  auto say = [&](const std::string& line) {
+    if (options.progress) options.progress(line);
+  };
+  auto robot = look(request);
+  if (!robot) return make_error(robot.error());
+  for (const auto& t : scenario.targets) {
+    if (std::find(robot->all.begin(), robot->all.end(), t) == robot->all.end()) {
+      return make_error(fmt::format("target '{}' is not a component of this robot", t));
+    }
+  }
+  RunResult result;
+  Planner planner(scenario, options.seed);
+  const std::int64_t start_us = wall_now_us();
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + options.duration;
+  for (;;) {
+    const auto at = std::chrono::steady_clock::now() + planner.next_delay();
+    if (at > end) break;
+    std::this_thread::sleep_until(at);
+    auto now = look(request);
+    if (!now) return make_error(now.error());
+    auto pick = planner.next(now->running);
+    if (!pick) {
+      say("no target is running without a fault: skipped");
+      continue;
+    }
+    const auto& [fault, target] = *pick;
+    auto reply = request(injection_request(*fault, target));
+    if (!reply) {
+      ++result.injections_refused;
+      say(fmt::format("{} {}: refused: {}", fault->fault, target, reply.error()));
+      continue;
+    }
+    say(fmt::format("{} {}", fault->fault, target));
+  }
+  std::this_thread::sleep_until(end);
+  // Time for the last recoveries: until every target runs again, or `settle` has passed.
+  const auto settle_end = std::chrono::steady_clock::now() + scenario.settle;
+  for (;;) {
+    auto now = look(request);
+    if (!now) return make_error(now.error());
+    const auto wanted = among(now->all, scenario.targets);
+    const auto up = among(now->running, scenario.targets);
+    if (up.size() == wanted.size() || std::chrono::steady_clock::now() >= settle_end) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  const std::int64_t end_us = wall_now_us();
+  auto events =
+      request({{"cmd", "events"}, {"since_us", end_us - start_us + 1'000'000}, {"limit", 100000}});
+  if (!events) return make_error(events.error());
+  std::vector<health::Event> log;
+  for (const auto& e : events->value("events", nlohmann::json::array())) {
+    auto event = health::Event::from_json(e);
+    if (event.wall_us >= start_us && event.wall_us <= end_us) log.push_back(std::move(event));
+  }
+  result.report = compute_soak_report(log, start_us, end_us);
+  return result;
+}
+
+}  // namespace vigil::chaos

@@ -1,0 +1,158 @@
+// The chaos report from a hand-written event log: injections matched to their detections and
+// recoveries, false alarms told from collateral failures, lost events, mode shares, targets.
+#include "chaos/soak_report.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vigil::chaos {
+namespace {
+
+using health::Event;
+using health::EventKind;
+using health::FailureKind;
+
+constexpr std::int64_t kMs = 1000;  // µs
+
+class Log {
+ public:
+  Event& add(const std::string& component, EventKind kind, std::int64_t at_ms,
+             FailureKind failure = FailureKind::none, nlohmann::json detail = {}) {
+    Event e;
+    e.id = ++id_;
+    e.component = component;
+    e.kind = kind;
+    e.wall_us = at_ms * kMs;
+    e.mono_us = at_ms * kMs;
+    e.failure = failure;
+    e.detail = detail.is_null() ? nlohmann::json::object() : detail;
+    events.push_back(e);
+    return events.back();
+  }
+  void skip_ids(int n) { id_ += n; }
+  std::vector<Event> events;
+
+ private:
+  std::int64_t id_ = 0;
+};
+
+TEST(Distribution, NearestRankPercentiles) {
+  std::vector<double> v;
+  for (int i = 1; i <= 100; ++i) v.push_back(i);
+  const auto d = Distribution::of(v);
+  EXPECT_EQ(d.count, 100);
+  EXPECT_EQ(d.p50, 50);
+  EXPECT_EQ(d.p95, 95);
+  EXPECT_EQ(d.p99, 99);
+  EXPECT_EQ(d.max, 100);
+  EXPECT_EQ(Distribution::of({7}).p99, 7);
+  EXPECT_EQ(Distribution::of({}).count, 0);
+}
+
+TEST(SoakReport, MatchesEachInjectionToItsDetectionAndRecovery) {
+  Log log;
+  for (const char* c : {"lidar", "planner"}) {
+    log.add(c, EventKind::spawned, 0);
+    log.add(c, EventKind::ready, 10);
+  }
+  // kill lidar at 1 s: exited 3 ms later, ready 120 ms after that.
+  log.add("lidar", EventKind::fault_injected, 1000, FailureKind::none, {{"fault", "kill"}});
+  log.add("lidar", EventKind::exited, 1003, FailureKind::signal);
+  log.add("lidar", EventKind::spawned, 1050);
+  log.add("lidar", EventKind::ready, 1123);
+  // heartbeat loss on planner at 2 s: a hang 600 ms later, ready 400 ms after that.
+  log.add("planner", EventKind::fault_injected, 2000, FailureKind::none,
+          {{"fault", "heartbeat_loss"}});
+  log.add("planner", EventKind::hang_detected, 2600, FailureKind::hang);
+  // ... during which lidar fails too: collateral, not a false alarm.
+  log.add("lidar", EventKind::exited, 2700, FailureKind::exit_code);
+  log.add("lidar", EventKind::ready, 2800);
+  log.add("planner", EventKind::ready, 3000);
+  // A hang of lidar nobody detects (it lasted less than the watchdog timeout).
+  log.add("lidar", EventKind::fault_injected, 40'000, FailureKind::none, {{"fault", "hang"}});
+  // Much later, planner crashes on its own: a false alarm.
+  log.add("planner", EventKind::exited, 100'000, FailureKind::core_dump);
+  log.add("planner", EventKind::ready, 100'100);
+
+  const auto r = compute_soak_report(log.events, 0, 120'000 * kMs);
+  ASSERT_EQ(r.by_fault.size(), 3u);
+  const auto& kill = r.by_fault.at("kill");
+  EXPECT_EQ(kill.injected, 1);
+  EXPECT_EQ(kill.detected, 1);
+  EXPECT_EQ(kill.recovered, 1);
+  EXPECT_EQ(kill.detection_ms.max, 3);
+  EXPECT_EQ(kill.recovery_ms.max, 120);
+  const auto& loss = r.by_fault.at("heartbeat_loss");
+  EXPECT_EQ(loss.detection_ms.p50, 600);
+  EXPECT_EQ(loss.recovery_ms.p50, 400);
+  EXPECT_EQ(r.by_fault.at("hang").detected, 0);
+  ASSERT_EQ(r.missed.size(), 1u);
+  EXPECT_EQ(r.all.injected, 3);
+  EXPECT_EQ(r.all.detected, 2);
+  EXPECT_EQ(r.all.recovered, 2);
+  EXPECT_EQ(r.collateral, 1);
+  EXPECT_EQ(r.false_alarms, 1);
+  ASSERT_EQ(r.false_alarm_events.size(), 1u);
+  EXPECT_EQ(r.false_alarm_events[0]["component"], "planner");
+  EXPECT_EQ(r.lost_events, 0);
+
+  // Targets: one missed detection and a 33 % false-positive rate are not met; MTTR is.
+  auto target = [&](const std::string& name) {
+    for (const auto& t : r.targets) {
+      if (t.name == name) return t;
+    }
+    return Target{};
+  };
+  EXPECT_EQ(target("detection").met, std::optional<bool>(false));
+  EXPECT_EQ(target("MTTR").met, std::optional<bool>(true));
+  EXPECT_EQ(target("false positives").met, std::optional<bool>(false));
+  EXPECT_EQ(target("MTBF").met, std::optional<bool>(false)) << target("MTBF").measured;
+  const std::string md = r.to_markdown();
+  EXPECT_NE(md.find("| detection | 100 % of injected faults | 2 of 3 | NOT MET |"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(r.to_json()["faults"]["kill"]["detection_ms"]["max"], 3);
+}
+
+TEST(SoakReport, AFaultDetectedOnlyAfterTheWindowIsMissedAndTheNextFaultEndsTheSearch) {
+  Log log;
+  log.add("arm", EventKind::ready, 0);
+  log.add("arm", EventKind::fault_injected, 1000, FailureKind::none, {{"fault", "hang"}});
+  log.add("arm", EventKind::fault_injected, 2000, FailureKind::none, {{"fault", "kill"}});
+  log.add("arm", EventKind::exited, 2002, FailureKind::signal);
+  log.add("arm", EventKind::ready, 2100);
+  log.add("arm", EventKind::fault_injected, 10'000, FailureKind::none, {{"fault", "kill"}});
+  log.add("arm", EventKind::exited, 50'000, FailureKind::signal);  // 40 s later: too late
+  const auto r = compute_soak_report(log.events, 0, 60'000 * kMs);
+  EXPECT_EQ(r.by_fault.at("hang").detected, 0) << "the kill's detection is the kill's";
+  EXPECT_EQ(r.by_fault.at("kill").injected, 2);
+  EXPECT_EQ(r.by_fault.at("kill").detected, 1);
+  EXPECT_EQ(r.missed.size(), 2u);
+  EXPECT_EQ(r.false_alarms, 1) << "the late exit matched nothing";
+}
+
+TEST(SoakReport, CountsLostEventsAndModeShares) {
+  Log log;
+  log.add("lidar", EventKind::ready, 0);
+  log.add("system", EventKind::mode_changed, 10'000, FailureKind::none,
+          {{"from", "nominal"}, {"to", "degraded"}})
+      .state = "degraded";
+  log.skip_ids(2);
+  log.add("system", EventKind::mode_changed, 15'000, FailureKind::none,
+          {{"from", "degraded"}, {"to", "safe_stop"}})
+      .state = "safe_stop";
+  log.add("system", EventKind::mode_changed, 16'000, FailureKind::none,
+          {{"from", "safe_stop"}, {"to", "nominal"}})
+      .state = "nominal";
+  const auto r = compute_soak_report(log.events, 0, 20'000 * kMs);
+  EXPECT_EQ(r.lost_events, 2);
+  EXPECT_DOUBLE_EQ(r.mode_share.at("nominal"), 0.7);
+  EXPECT_DOUBLE_EQ(r.mode_share.at("degraded"), 0.25);
+  EXPECT_DOUBLE_EQ(r.mode_share.at("safe_stop"), 0.05);
+  ASSERT_TRUE(r.nominal_or_degraded.has_value());
+  EXPECT_DOUBLE_EQ(*r.nominal_or_degraded, 0.95);
+  EXPECT_EQ(r.targets[2].name, "availability");
+  EXPECT_EQ(r.targets[2].met, std::optional<bool>(false));
+}
+
+}  // namespace
+}  // namespace vigil::chaos
