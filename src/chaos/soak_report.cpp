@@ -89,8 +89,9 @@ void add_targets(SoakReport& r) {
                            : std::optional<bool>(r.all.recovered == r.all.detected)});
 }
 
-void add_modes(SoakReport& r, const std::vector<health::Event>& events) {
-  std::string mode;
+void add_modes(SoakReport& r, const std::vector<health::Event>& events,
+               const std::string& initial_mode) {
+  std::string mode = initial_mode;
   std::int64_t since = r.window_start_us;
   std::map<std::string, double> time_us;
   for (const auto& e : events) {
@@ -128,6 +129,8 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
     if (events[i].kind == EventKind::fault_injected) injections.push_back(i);
   }
   std::vector<bool> matched(events.size(), false);
+  // Until when each injection is in effect: its target's recovery, or the detection window.
+  std::vector<std::int64_t> effect_end(events.size(), 0);
   std::map<std::string, std::vector<double>> detection_ms, recovery_ms;
   for (std::size_t at : injections) {
     const auto& inj = events[at];
@@ -145,6 +148,11 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
         break;
       }
     }
+    // A timed fault (a hang, lost heartbeats) lasts its duration, whatever happens meanwhile:
+    // a restarted process that is hit again is the same fault, not a false alarm.
+    const std::int64_t lasts_until =
+        inj.mono_us + inj.detail.value("duration_ms", std::int64_t{0}) * 1000;
+    effect_end[at] = std::max(inj.mono_us + window_us, lasts_until);
     if (!detection) {
       r.missed.push_back(inj.to_json());
       continue;
@@ -157,6 +165,7 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
       if (e.component == inj.component && e.kind == EventKind::ready) {
         ++figures.recovered;
         recovery_ms[fault].push_back(ms_between(events[*detection], e));
+        effect_end[at] = std::max(e.mono_us, lasts_until);
         break;
       }
     }
@@ -179,8 +188,7 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (!is_failure(events[i]) || matched[i]) continue;
     const bool during_fault = std::any_of(injections.begin(), injections.end(), [&](auto at) {
-      const auto dt = events[i].mono_us - events[at].mono_us;
-      return dt >= 0 && dt <= window_us;
+      return events[i].mono_us >= events[at].mono_us && events[i].mono_us <= effect_end[at];
     });
     if (during_fault) {
       ++r.collateral;
@@ -200,7 +208,7 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
     r.availability[name] = figures.availability;
   }
   r.system_availability = reliability.system.availability;
-  add_modes(r, events);
+  add_modes(r, events, options.initial_mode);
   add_targets(r);
   return r;
 }
@@ -264,8 +272,8 @@ std::string SoakReport::to_markdown() const {
   for (const auto& [name, f] : by_fault) row(name, f);
   row("all", all);
   out += fmt::format(
-      "\nMissed detections: {}. False alarms: {}. Collateral failures (during a fault on "
-      "another component): {}. Events missing from the log: {}.\n",
+      "\nMissed detections: {}. False alarms: {}. Collateral failures (while a fault was in "
+      "effect): {}. Events missing from the log: {}.\n",
       missed.size(), false_alarms, collateral, lost_events);
   out += "\n| component | availability |\n|---|---|\n";
   for (const auto& [name, a] : availability) out += fmt::format("| {} | {} |\n", name, percent(a));

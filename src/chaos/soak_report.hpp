@@ -42,6 +42,7 @@ struct Target {
 
 struct SoakOptions {
   Duration detection_window = std::chrono::seconds(30);
+  std::string initial_mode;  // the system mode when the window opens (status `mode.name`)
 };
 
 struct SoakReport {
@@ -49,8 +50,8 @@ struct SoakReport {
   std::int64_t window_end_us = 0;
   std::map<std::string, FaultFigures> by_fault;  // kill, hang, heartbeat_loss, ...
   FaultFigures all;
-  int false_alarms = 0;                // failures with no fault in effect anywhere
-  int collateral = 0;                  // failures of other components while a fault was in effect
+  int false_alarms = 0;  // failures with no fault in effect anywhere
+  int collateral = 0;    // failures while a fault was in effect (until its target was ready)
   std::vector<nlohmann::json> missed;  // injections never detected
   std::vector<nlohmann::json> false_alarm_events;
   int lost_events = 0;  // gaps in the event ids: events the log does not have

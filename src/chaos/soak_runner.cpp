@@ -75,6 +75,10 @@ Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
     }
   }
   RunResult result;
+  SoakOptions report_options;
+  if (auto status = request({{"cmd", "status"}}); status && status->contains("mode")) {
+    report_options.initial_mode = (*status)["mode"].value("name", std::string());
+  }
   Planner planner(scenario, options.seed);
   const std::int64_t start_us = wall_now_us();
   const auto start = std::chrono::steady_clock::now();
@@ -119,7 +123,7 @@ Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
     auto event = health::Event::from_json(e);
     if (event.wall_us >= start_us && event.wall_us <= end_us) log.push_back(std::move(event));
   }
-  result.report = compute_soak_report(log, start_us, end_us);
+  result.report = compute_soak_report(log, start_us, end_us, report_options);
   return result;
 }
 

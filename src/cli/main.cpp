@@ -11,6 +11,8 @@
 #include <map>
 
 #include "api/protocol.hpp"
+#include "chaos/scenario.hpp"
+#include "chaos/soak_runner.hpp"
 #include "cli/client.hpp"
 #include "cli/format.hpp"
 #include "cli/top.hpp"
@@ -279,6 +281,69 @@ std::optional<json> chaos_request(const std::string& fault, const std::string& n
 }
 
 // One line per running fault, e.g. "#3 hang lidar (pid 4242): 2.1s left".
+// `vigil chaos run`: 0 when every target the run could show was met, 1 when one was not.
+int run_chaos(const Target& target, const std::string& file, const std::string& duration_text,
+              std::uint64_t seed, const std::string& report_dir) {
+  std::ifstream in(file);
+  if (!in) {
+    std::cerr << "vigil: cannot read " << file << "\n";
+    return kUsage;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = chaos::parse_scenario(text.str(), file);
+  if (!parsed.scenario) {
+    for (const auto& e : parsed.errors) std::cerr << e << "\n";
+    return kInvalidConfig;
+  }
+  auto duration = parse_duration(duration_text);
+  if (!duration || duration->count() <= 0) {
+    std::cerr << "vigil: --duration: '" << duration_text << "' is not a duration (30s, 10m, 1h)\n";
+    return kUsage;
+  }
+  auto socket = find_socket(target);
+  if (!socket) {
+    std::cerr << "vigil: " << socket.error() << "\n";
+    return kUsage;
+  }
+  chaos::Request request = [&](const json& r) -> Result<json> {
+    auto client = cli::ControlClient::connect(*socket);
+    if (!client) return make_error(client.error());
+    if (auto sent = client->send(r); !sent) return make_error(sent.error());
+    auto reply = client->receive();
+    if (!reply) return make_error(reply.error());
+    if (!reply->value("ok", false))
+      return make_error(reply->value("error", std::string("refused")));
+    return *reply;
+  };
+  chaos::RunOptions options;
+  options.duration = *duration;
+  options.seed = seed;
+  options.progress = [](const std::string& line) { std::cerr << "chaos: " << line << "\n"; };
+  std::cerr << "chaos: " << format_duration(*duration) << " of faults from " << file << ", seed "
+            << seed << "\n";
+  auto result = chaos::run_soak(*parsed.scenario, options, request);
+  if (!result) {
+    std::cerr << "vigil: " << result.error() << "\n";
+    return kUnavailable;
+  }
+  const std::string markdown = result->report.to_markdown();
+  std::cout << markdown;
+  if (!report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(report_dir, ec);
+    std::ofstream md(report_dir + "/report.md");
+    md << markdown;
+    std::ofstream js(report_dir + "/report.json");
+    js << result->report.to_json().dump(2) << "\n";
+    if (!md || !js) std::cerr << "vigil: cannot write the report in " << report_dir << "\n";
+  }
+  for (const auto& t : result->report.targets) {
+    if (t.met && !*t.met) return kFailed;
+  }
+  return kOk;
+}
+
 void print_chaos_list(const json& faults) {
   if (faults.empty()) {
     std::cout << "no faults running\n";
@@ -376,6 +441,19 @@ int main(int argc, char** argv) {
   chaos_slow->add_option("--period", chaos_options.period,
                          "one stop/continue cycle (default 100ms)");
   auto* chaos_list = chaos->add_subcommand("list", "the faults still running");
+  std::string scenario_file;
+  std::string run_duration = "10m";
+  std::uint64_t run_seed = 1;
+  std::string report_dir;
+  auto* chaos_run = chaos->add_subcommand(
+      "run",
+      "inject faults from a scenario file for a while, then report what was detected, "
+      "recovered and missed");
+  chaos_run->add_option("SCENARIO", scenario_file, "the scenario (YAML)")->required();
+  chaos_run->add_option("--duration", run_duration, "how long to inject faults (default 10m)");
+  chaos_run->add_option("--seed", run_seed, "the seed the faults are drawn from (default 1)");
+  chaos_run->add_option("--report", report_dir,
+                        "write report.md and report.json to this directory");
   auto* shutdown = app.add_subcommand("shutdown", "stop everything and end vigild");
   std::string file;
   auto* validate = app.add_subcommand("validate", "check a config file without running it");
@@ -508,6 +586,7 @@ int main(int argc, char** argv) {
     return kOk;
   }
   if (*chaos) {
+    if (*chaos_run) return run_chaos(target, scenario_file, run_duration, run_seed, report_dir);
     if (*chaos_list) {
       auto r = ask(target, {{"cmd", "chaos"}, {"fault", "list"}}, rc);
       if (!r) return rc;

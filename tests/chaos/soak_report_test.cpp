@@ -154,5 +154,26 @@ TEST(SoakReport, CountsLostEventsAndModeShares) {
   EXPECT_EQ(r.targets[2].met, std::optional<bool>(false));
 }
 
+TEST(SoakReport, ATimedFaultHittingTheRestartedProcessAgainIsNotAFalseAlarm) {
+  Log log;
+  log.add("odometry", EventKind::ready, 0);
+  log.add("odometry", EventKind::fault_injected, 1000, FailureKind::none,
+          {{"fault", "heartbeat_loss"}, {"duration_ms", 4000}});
+  log.add("odometry", EventKind::hang_detected, 2000, FailureKind::hang);
+  log.add("odometry", EventKind::ready, 2300);
+  // Its heartbeats are still dropped: the new process is a hang too, within the 4 s.
+  log.add("odometry", EventKind::hang_detected, 3300, FailureKind::hang);
+  log.add("odometry", EventKind::ready, 3600);
+  SoakOptions options;
+  options.initial_mode = "nominal";
+  const auto r = compute_soak_report(log.events, 0, 60'000 * kMs, options);
+  EXPECT_EQ(r.all.detected, 1);
+  EXPECT_EQ(r.false_alarms, 0);
+  EXPECT_EQ(r.collateral, 1);
+  // No mode changed in the run: it was nominal throughout.
+  EXPECT_DOUBLE_EQ(r.mode_share.at("nominal"), 1.0);
+  EXPECT_DOUBLE_EQ(r.nominal_or_degraded.value_or(0), 1.0);
+}
+
 }  // namespace
 }  // namespace vigil::chaos
