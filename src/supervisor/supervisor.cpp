@@ -48,9 +48,11 @@ std::unique_ptr<Group> Supervisor::build_group(
         }
       } else {
         c = std::make_unique<Component>(*cs, deps_.scheduler);
+        c->since_wall_us = deps_.scheduler.wall_now_us();  // stopped since it was declared
         if (cs->standby && !cs->standby->hot) {
           c->wanted = false;
-          c->reason = fmt::format("cold standby for {}: started when {} is given up",
+          c->reason = fmt::format("cold standby for {}: started when {} needs it (its recovery "
+                                  "ladder, or a failure it is not restarted from)",
                                   cs->standby->primary, cs->standby->primary);
         }
       }
