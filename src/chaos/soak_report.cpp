@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "diagnostics/report.hpp"
 
@@ -174,6 +175,8 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
   for (auto& [fault, figures] : r.by_fault) {
     figures.detection_ms = Distribution::of(detection_ms[fault]);
     figures.recovery_ms = Distribution::of(recovery_ms[fault]);
+    figures.detection_samples = detection_ms[fault];
+    figures.recovery_samples = recovery_ms[fault];
     all_detection.insert(all_detection.end(), detection_ms[fault].begin(),
                          detection_ms[fault].end());
     all_recovery.insert(all_recovery.end(), recovery_ms[fault].begin(), recovery_ms[fault].end());
@@ -183,6 +186,8 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
   }
   r.all.detection_ms = Distribution::of(all_detection);
   r.all.recovery_ms = Distribution::of(all_recovery);
+  r.all.detection_samples = all_detection;
+  r.all.recovery_samples = all_recovery;
 
   // Failures not matched: collateral while some fault was in effect, else false alarms.
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -285,6 +290,123 @@ std::string SoakReport::to_markdown() const {
     }
   }
   return out;
+}
+
+namespace {
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Every sample as a dot on a log axis from 1 ms to 100 s, with p50 and p99 marked.
+std::string strip_chart(const std::vector<double>& samples, const Distribution& d,
+                        const char* colour) {
+  constexpr double kWidth = 640, kHeight = 46, kLeft = 10, kRight = 10;
+  auto x = [&](double ms) {
+    const double v = std::clamp(std::log10(std::max(ms, 1.0)), 0.0, 5.0);
+    return kLeft + v / 5.0 * (kWidth - kLeft - kRight);
+  };
+  std::string svg =
+      fmt::format("<svg width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"{} samples\">", kWidth,
+                  kHeight, samples.size());
+  for (int decade = 0; decade <= 5; ++decade) {
+    const double at = x(std::pow(10.0, decade));
+    static const char* const kLabels[] = {"1 ms", "10 ms", "100 ms", "1 s", "10 s", "100 s"};
+    svg += fmt::format(
+        "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"4\" y2=\"30\" stroke=\"#ccc\"/>"
+        "<text x=\"{0:.1f}\" y=\"42\" font-size=\"10\" text-anchor=\"middle\">{1}</text>",
+        at, kLabels[decade]);
+  }
+  std::mt19937 spread(1);  // vertical jitter, so equal times stay visible
+  std::uniform_real_distribution<double> dy(8, 26);
+  for (double ms : samples) {
+    svg += fmt::format(
+        "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\" fill-opacity=\"0.6\">"
+        "<title>{:.0f} ms</title></circle>",
+        x(ms), dy(spread), colour, ms);
+  }
+  if (d.count > 0) {
+    for (auto [value, label] : {std::pair{d.p50, "p50"}, std::pair{d.p99, "p99"}}) {
+      svg += fmt::format(
+          "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"2\" y2=\"32\" stroke=\"#000\"/>"
+          "<title>{1} {2:.0f} ms</title>",
+          x(value), label, value);
+    }
+  }
+  return svg + "</svg>";
+}
+
+}  // namespace
+
+std::string SoakReport::to_html() const {
+  std::string out =
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>vigil chaos report</title>"
+      "<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
+      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
+      "text-align:left}.met{color:#070}.notmet{color:#b00;font-weight:bold}</style></head><body>";
+  out += fmt::format("<h1>Chaos run: {:.1f} min</h1>",
+                     static_cast<double>(window_end_us - window_start_us) / 60'000'000.0);
+  out += "<table><tr><th>target</th><th>goal</th><th>measured</th><th></th></tr>";
+  for (const auto& t : targets) {
+    const char* verdict = !t.met ? "not shown" : *t.met ? "met" : "NOT MET";
+    const char* css = !t.met ? "" : *t.met ? "met" : "notmet";
+    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+                       html_escape(t.name), html_escape(t.goal), html_escape(t.measured), css,
+                       verdict);
+  }
+  out += "</table>";
+  out += fmt::format(
+      "<p>Missed detections: {}. False alarms: {}. Collateral failures: {}. Events missing from "
+      "the log: {}.</p>",
+      missed.size(), false_alarms, collateral, lost_events);
+  auto section = [&](const std::string& name, const FaultFigures& f) {
+    out += fmt::format(
+        "<h2>{}</h2><p>{} injected, {} detected, {} recovered.</p>"
+        "<p>Detection (injection &rarr; failure event): p50 {:.0f} ms, p99 {:.0f} ms, max "
+        "{:.0f} ms</p>{}"
+        "<p>Recovery (failure event &rarr; ready again): p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} "
+        "ms</p>{}",
+        html_escape(name), f.injected, f.detected, f.recovered, f.detection_ms.p50,
+        f.detection_ms.p99, f.detection_ms.max,
+        strip_chart(f.detection_samples, f.detection_ms, "#1f77b4"), f.recovery_ms.p50,
+        f.recovery_ms.p99, f.recovery_ms.max,
+        strip_chart(f.recovery_samples, f.recovery_ms, "#d62728"));
+  };
+  section("all faults", all);
+  for (const auto& [name, f] : by_fault) section(name, f);
+  out += "<h2>Availability</h2><table><tr><th>component</th><th>up</th></tr>";
+  for (const auto& [name, a] : availability) {
+    out += fmt::format("<tr><td>{}</td><td>{}</td></tr>", html_escape(name), percent(a));
+  }
+  out += fmt::format("<tr><td>(system: every component up)</td><td>{}</td></tr></table>",
+                     percent(system_availability));
+  if (!mode_share.empty()) {
+    out += "<table><tr><th>mode</th><th>share of the run</th></tr>";
+    for (const auto& [name, share] : mode_share) {
+      out += fmt::format("<tr><td>{}</td><td>{}</td></tr>", html_escape(name), percent(share));
+    }
+    out += "</table>";
+  }
+  return out + "</body></html>\n";
 }
 
 }  // namespace vigil::chaos

@@ -29,6 +29,8 @@ struct FaultFigures {
   int injected = 0;
   int detected = 0;
   int recovered = 0;
+  std::vector<double> detection_samples;  // ms, in injection order
+  std::vector<double> recovery_samples;
   Distribution detection_ms;  // injection -> detection
   Distribution recovery_ms;   // detection -> ready again (MTTR)
 };
@@ -63,6 +65,9 @@ struct SoakReport {
 
   nlohmann::json to_json() const;
   std::string to_markdown() const;
+  // One self-contained page (no scripts, no external files): the tables above and, per fault
+  // kind, every detection and recovery time plotted on a logarithmic axis (inline SVG).
+  std::string to_html() const;
 };
 
 // `events` oldest first, all of [window_start_us, window_end_us].

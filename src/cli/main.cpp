@@ -336,7 +336,11 @@ int run_chaos(const Target& target, const std::string& file, const std::string& 
     md << markdown;
     std::ofstream js(report_dir + "/report.json");
     js << result->report.to_json().dump(2) << "\n";
-    if (!md || !js) std::cerr << "vigil: cannot write the report in " << report_dir << "\n";
+    std::ofstream html(report_dir + "/report.html");
+    html << result->report.to_html();
+    if (!md || !js || !html) {
+      std::cerr << "vigil: cannot write the report in " << report_dir << "\n";
+    }
   }
   for (const auto& t : result->report.targets) {
     if (t.met && !*t.met) return kFailed;
@@ -453,7 +457,7 @@ int main(int argc, char** argv) {
   chaos_run->add_option("--duration", run_duration, "how long to inject faults (default 10m)");
   chaos_run->add_option("--seed", run_seed, "the seed the faults are drawn from (default 1)");
   chaos_run->add_option("--report", report_dir,
-                        "write report.md and report.json to this directory");
+                        "write report.md, report.json and report.html to this directory");
   auto* shutdown = app.add_subcommand("shutdown", "stop everything and end vigild");
   std::string file;
   auto* validate = app.add_subcommand("validate", "check a config file without running it");

@@ -111,6 +111,13 @@ TEST(SoakReport, MatchesEachInjectionToItsDetectionAndRecovery) {
             std::string::npos)
       << md;
   EXPECT_EQ(r.to_json()["faults"]["kill"]["detection_ms"]["max"], 3);
+  // The page: the same verdicts, one dot per detection and recovery, nothing to fetch.
+  const std::string html = r.to_html();
+  EXPECT_NE(html.find("<td class=\"notmet\">NOT MET</td>"), std::string::npos);
+  EXPECT_NE(html.find("<title>600 ms</title>"), std::string::npos) << "heartbeat_loss detection";
+  EXPECT_NE(html.find("<title>120 ms</title>"), std::string::npos) << "kill recovery";
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http"), std::string::npos);
 }
 
 TEST(SoakReport, AFaultDetectedOnlyAfterTheWindowIsMissedAndTheNextFaultEndsTheSearch) {

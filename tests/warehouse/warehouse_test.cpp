@@ -402,6 +402,7 @@ TEST_F(Warehouse, ASoakOfInjectedFaultsIsAllDetectedAndRecoveredWithoutFalseAlar
   std::ifstream in(report_dir + "/report.json");
   ASSERT_TRUE(in.good()) << run.output;
   const json report = json::parse(in);
+  EXPECT_TRUE(std::ifstream(report_dir + "/report.html").good()) << "the page with the plots";
   const json& all = report["all"];
   EXPECT_GE(all["injected"].get<int>(), 12) << report.dump(2);
   EXPECT_EQ(all["detected"], all["injected"]) << report["missed"].dump(2);
