@@ -192,8 +192,16 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
   // Failures not matched: collateral while some fault was in effect, else false alarms.
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (!is_failure(events[i]) || matched[i]) continue;
+    const auto& failure = events[i];
+    // A hang detected less than its own timeout after a fault on its component ended counts
+    // silence from within the fault.
+    const auto timeout_us =
+        static_cast<std::int64_t>(failure.detail.value("timeout_ms", 0.0) * 1000.0);
     const bool during_fault = std::any_of(injections.begin(), injections.end(), [&](auto at) {
-      return events[i].mono_us >= events[at].mono_us && events[i].mono_us <= effect_end[at];
+      if (failure.mono_us < events[at].mono_us) return false;
+      if (failure.mono_us <= effect_end[at]) return true;
+      return failure.component == events[at].component &&
+             failure.mono_us <= effect_end[at] + timeout_us;
     });
     if (during_fault) {
       ++r.collateral;

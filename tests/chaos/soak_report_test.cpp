@@ -171,12 +171,16 @@ TEST(SoakReport, ATimedFaultHittingTheRestartedProcessAgainIsNotAFalseAlarm) {
   // Its heartbeats are still dropped: the new process is a hang too, within the 4 s.
   log.add("odometry", EventKind::hang_detected, 3300, FailureKind::hang);
   log.add("odometry", EventKind::ready, 3600);
+  // The beats of the process started at 3.6 s were dropped until 5 s: its hang at 6.5 s (timeout
+  // 3 s) is the fault's too.
+  log.add("odometry", EventKind::hang_detected, 6500, FailureKind::hang, {{"timeout_ms", 3000.0}});
+  log.add("odometry", EventKind::ready, 6800);
   SoakOptions options;
   options.initial_mode = "nominal";
   const auto r = compute_soak_report(log.events, 0, 60'000 * kMs, options);
   EXPECT_EQ(r.all.detected, 1);
   EXPECT_EQ(r.false_alarms, 0);
-  EXPECT_EQ(r.collateral, 1);
+  EXPECT_EQ(r.collateral, 2);
   // No mode changed in the run: it was nominal throughout.
   EXPECT_DOUBLE_EQ(r.mode_share.at("nominal"), 1.0);
   EXPECT_DOUBLE_EQ(r.nominal_or_degraded.value_or(0), 1.0);
