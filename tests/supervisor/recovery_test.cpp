@@ -42,17 +42,6 @@ root:
 class RecoveryTest : public SupervisorTest {
  protected:
   std::vector<Event> steps(const std::string& c) const { return of(c, EventKind::recovery_step); }
-  nlohmann::json component(const std::string& name) {
-    std::function<nlohmann::json(const nlohmann::json&)> find = [&](const nlohmann::json& n) {
-      if (n.value("name", "") == name && n.value("type", "") == "component") return n;
-      for (const auto& c : n.value("children", nlohmann::json::array())) {
-        auto found = find(c);
-        if (!found.is_null()) return found;
-      }
-      return nlohmann::json();
-    };
-    return find(sup_->status());
-  }
 };
 
 TEST_F(RecoveryTest, ALadderClimbsEachStepAndSaysWhy) {

@@ -47,18 +47,21 @@ class SupervisorTest : public ::testing::Test {
     }
     return out;
   }
-  std::string state(const std::string& name) {
-    std::function<std::string(const nlohmann::json&)> find = [&](const nlohmann::json& n) {
-      if (n.value("name", "") == name && n.value("type", "") == "component") {
-        return n["state"].get<std::string>();
-      }
+  // The component's node in the status tree; null when there is none.
+  nlohmann::json component(const std::string& name) {
+    std::function<nlohmann::json(const nlohmann::json&)> find = [&](const nlohmann::json& n) {
+      if (n.value("name", "") == name && n.value("type", "") == "component") return n;
       for (const auto& c : n.value("children", nlohmann::json::array())) {
-        auto s = find(c);
-        if (!s.empty()) return s;
+        auto found = find(c);
+        if (!found.is_null()) return found;
       }
-      return std::string();
+      return nlohmann::json();
     };
     return find(sup_->status());
+  }
+  std::string state(const std::string& name) {
+    const auto node = component(name);
+    return node.is_null() ? std::string() : node["state"].get<std::string>();
   }
   void crash(const std::string& name) {
     runner_.exit(runner_.pid_of(name), process::ExitStatus::killed_by(SIGSEGV));
