@@ -41,11 +41,13 @@ class Parser {
         s.targets = names(v, "targets");
       } else if (key == "settle") {
         if (auto d = duration(v, "settle")) s.settle = *d;
+      } else if (key == "min_uptime") {
+        if (auto d = duration(v, "min_uptime")) s.min_uptime = *d;
       } else if (key == "faults") {
         faults(v, s.faults);
       } else {
         error(it->first, fmt::format("unknown key '{}' (expected interval, jitter, targets, "
-                                     "settle or faults)",
+                                     "settle, min_uptime or faults)",
                                      key));
       }
     }

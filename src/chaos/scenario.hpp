@@ -7,6 +7,8 @@
 //   jitter: 0.2             # ... +- 20 %, drawn from the seed
 //   targets: [lidar, camera, planner]   # default: every component vigild runs
 //   settle: 20s             # at the end, time for the last recovery before the report
+//   min_uptime: 35s         # only into a component running for this long (default 0): past
+//                           # its backoff's reset_after, every hit measures a first failure
 //   faults:
 //     - {fault: kill, weight: 3}                  # signal: SIGKILL (default)
 //     - {fault: hang, for: 3s}
@@ -41,6 +43,7 @@ struct Scenario {
   double jitter = 0.0;
   std::vector<std::string> targets;
   Duration settle = std::chrono::seconds(20);
+  Duration min_uptime{};
   std::vector<FaultSpec> faults;
 };
 

@@ -28,11 +28,12 @@ void collect_components(const nlohmann::json& node, std::vector<nlohmann::json>&
 }
 
 struct Robot {
-  std::vector<std::string> running;  // and no fault in effect
+  std::vector<std::string> running;   // and no fault in effect
+  std::vector<std::string> eligible;  // running, no fault, and up for the scenario's min_uptime
   std::vector<std::string> all;
 };
 
-Result<Robot> look(const Request& request) {
+Result<Robot> look(const Request& request, Duration min_uptime) {
   auto status = request({{"cmd", "status"}});
   if (!status) return make_error(status.error());
   std::set<std::string> faulted;
@@ -45,7 +46,12 @@ Result<Robot> look(const Request& request) {
   for (const auto& c : components) {
     const std::string name = c.value("name", "");
     robot.all.push_back(name);
-    if (c.value("state", "") == "running" && !faulted.count(name)) robot.running.push_back(name);
+    if (c.value("state", "") != "running" || faulted.count(name)) continue;
+    robot.running.push_back(name);
+    const auto up_ms = c.value("for_ms", std::int64_t{0});
+    if (up_ms >= std::chrono::duration_cast<std::chrono::milliseconds>(min_uptime).count()) {
+      robot.eligible.push_back(name);
+    }
   }
   return robot;
 }
@@ -67,7 +73,7 @@ Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
   auto say = [&](const std::string& line) {
     if (options.progress) options.progress(line);
   };
-  auto robot = look(request);
+  auto robot = look(request, scenario.min_uptime);
   if (!robot) return make_error(robot.error());
   for (const auto& t : scenario.targets) {
     if (std::find(robot->all.begin(), robot->all.end(), t) == robot->all.end()) {
@@ -87,11 +93,12 @@ Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
     const auto at = std::chrono::steady_clock::now() + planner.next_delay();
     if (at > end) break;
     std::this_thread::sleep_until(at);
-    auto now = look(request);
+    auto now = look(request, scenario.min_uptime);
     if (!now) return make_error(now.error());
-    auto pick = planner.next(now->running);
+    auto pick = planner.next(now->eligible);
     if (!pick) {
-      say("no target is running without a fault: skipped");
+      ++result.injections_skipped;
+      say("no target is running without a fault (and up for min_uptime): skipped");
       continue;
     }
     const auto& [fault, target] = *pick;
@@ -107,7 +114,7 @@ Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
   // Time for the last recoveries: until every target runs again, or `settle` has passed.
   const auto settle_end = std::chrono::steady_clock::now() + scenario.settle;
   for (;;) {
-    auto now = look(request);
+    auto now = look(request, scenario.min_uptime);
     if (!now) return make_error(now.error());
     const auto wanted = among(now->all, scenario.targets);
     const auto up = among(now->running, scenario.targets);

@@ -26,6 +26,7 @@ using Request = std::function<Result<nlohmann::json>(const nlohmann::json&)>;
 struct RunResult {
   SoakReport report;
   int injections_refused = 0;  // vigild said no (the target changed state meanwhile)
+  int injections_skipped = 0;  // no target was eligible when one was due
 };
 
 Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,

@@ -327,6 +327,10 @@ int run_chaos(const Target& target, const std::string& file, const std::string& 
     std::cerr << "vigil: " << result.error() << "\n";
     return kUnavailable;
   }
+  if (result->injections_refused + result->injections_skipped > 0) {
+    std::cerr << "chaos: " << result->injections_refused << " injections refused by vigild, "
+              << result->injections_skipped << " skipped (no eligible target when due)\n";
+  }
   const std::string markdown = result->report.to_markdown();
   std::cout << markdown;
   if (!report_dir.empty()) {

@@ -13,6 +13,7 @@ const char* kScenario = R"(interval: 5s
 jitter: 0.2
 targets: [lidar, camera, planner]
 settle: 30s
+min_uptime: 35s
 faults:
   - {fault: kill, weight: 3}
   - {fault: hang, for: 3s}
@@ -28,6 +29,7 @@ TEST(Scenario, ParsesFaultsAndDefaults) {
   EXPECT_DOUBLE_EQ(s.jitter, 0.2);
   EXPECT_EQ(s.targets.size(), 3u);
   EXPECT_EQ(s.settle, Duration(30s));
+  EXPECT_EQ(s.min_uptime, Duration(35s));
   ASSERT_EQ(s.faults.size(), 4u);
   EXPECT_EQ(s.faults[0].weight, 3.0);
   EXPECT_EQ(s.faults[0].signal, "SIGKILL");
@@ -60,8 +62,10 @@ TEST(Scenario, OnePreciseErrorPerMistake) {
       {"faults: [{fault: slow, for: 1s, duty: 2}]",
        "s.yaml:1:39: error: duty must be a number from 0.01 to 0.99"},
       {"intervl: 5s\nfaults: [{fault: kill}]",
-       "s.yaml:1:1: error: unknown key 'intervl' (expected interval, jitter, targets, settle or "
-       "faults)"},
+       "s.yaml:1:1: error: unknown key 'intervl' (expected interval, jitter, targets, settle, "
+       "min_uptime or faults)"},
+      {"min_uptime: -1s\nfaults: [{fault: kill}]",
+       "s.yaml:1:13: error: min_uptime: '-1s' is not a positive duration (250ms, 10s, 1m)"},
       {"interval: 5s", "s.yaml:1:1: error: a scenario needs `faults:`, e.g. [{fault: kill}]"},
       {"faults: {fault: kill}",
        "s.yaml:1:9: error: faults must be a list, e.g. [{fault: kill}, {fault: hang, for: 3s}]"},
