@@ -12,6 +12,7 @@ packages=(
   cyclonedds-dev cyclonedds-tools  # DDS: ROS 2 /diagnostics; idlc, ddsperf
   tmux prometheus prometheus-alertmanager  # tests: vigil top, a real scraper and Alertmanager
   chromium  # the dashboard's end-to-end test (driven by playwright-core)
+  iproute2 nftables  # `vigil chaos partition|packet-loss`, and their tests in a network namespace
 )
 # Node.js for the dashboard's npm packages and its browser test: Debian's, unless a node is
 # already installed (e.g. from NodeSource, whose npm Debian's package would conflict with).

@@ -26,18 +26,23 @@ constexpr std::array<std::pair<Command, std::string_view>, 14> kCommands{{
     {Command::chaos, "chaos"},
 }};
 
-constexpr std::array<std::pair<ChaosFault, std::string_view>, 5> kChaosFaults{{
+constexpr std::array<std::pair<ChaosFault, std::string_view>, 7> kChaosFaults{{
     {ChaosFault::list, "list"},
     {ChaosFault::kill, "kill"},
     {ChaosFault::hang, "hang"},
     {ChaosFault::slow, "slow"},
     {ChaosFault::heartbeat_loss, "heartbeat_loss"},
+    {ChaosFault::partition, "partition"},
+    {ChaosFault::packet_loss, "packet_loss"},
 }};
+
+constexpr std::string_view kFaultNames =
+    "kill, hang, slow, heartbeat_loss, partition, packet_loss or list";
 
 // Fields only `chaos` takes; every other command rejects them as unknown.
 bool is_chaos_field(std::string_view key) {
   return key == "fault" || key == "duration_ms" || key == "signal" || key == "group" ||
-         key == "period_ms" || key == "duty";
+         key == "period_ms" || key == "duty" || key == "loss_percent";
 }
 
 // A fault is refused unless every parameter given applies to it and is in range: a typo in a
@@ -46,7 +51,7 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
   ChaosRequest c;
   auto fault = j.find("fault");
   if (fault == j.end()) {
-    return make_error("'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss or list");
+    return make_error(fmt::format("'chaos' needs \"fault\": {}", kFaultNames));
   }
   if (!fault->is_string()) return make_error("\"fault\" must be a string");
   const auto fault_name = fault->get<std::string>();
@@ -58,16 +63,14 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
     }
   }
   if (!known) {
-    return make_error(fmt::format("unknown fault '{}' (kill, hang, slow, heartbeat_loss or list)",
-                                  fault_name.substr(0, 64)));
+    return make_error(
+        fmt::format("unknown fault '{}' ({})", fault_name.substr(0, 64), kFaultNames));
   }
   const auto applies = [&](std::string_view key) {
     if (key == "fault") return true;
     if (key == "signal" || key == "group") return c.fault == ChaosFault::kill;
-    if (key == "duration_ms") {
-      return c.fault == ChaosFault::hang || c.fault == ChaosFault::slow ||
-             c.fault == ChaosFault::heartbeat_loss;
-    }
+    if (key == "duration_ms") return is_timed(c.fault);
+    if (key == "loss_percent") return c.fault == ChaosFault::packet_loss;
     return c.fault == ChaosFault::slow;  // period_ms, duty
   };
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -121,10 +124,22 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
     }
     c.duty = d->get<double>();
   }
+  if (auto l = j.find("loss_percent"); l != j.end()) {
+    if (!l->is_number() || !(l->get<double>() > 0.0 && l->get<double>() <= 100.0)) {
+      return make_error("\"loss_percent\" must be a number above 0 and at most 100");
+    }
+    c.loss_percent = l->get<double>();
+  } else if (c.fault == ChaosFault::packet_loss) {
+    return make_error("fault 'packet_loss' needs \"loss_percent\" (e.g. 20)");
+  }
   return c;
 }
 
 }  // namespace
+
+bool is_timed(ChaosFault f) {
+  return f != ChaosFault::kill && f != ChaosFault::list;
+}
 
 std::string_view to_string(ChaosFault f) {
   for (const auto& [fault, name] : kChaosFaults) {

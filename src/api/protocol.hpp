@@ -31,7 +31,7 @@ enum class Command {
 
 // `chaos`: one fault injected into a running component by vigild (`vigil chaos`), or `list`
 // of the faults still running.
-enum class ChaosFault { list, kill, hang, slow, heartbeat_loss };
+enum class ChaosFault { list, kill, hang, slow, heartbeat_loss, partition, packet_loss };
 
 struct ChaosRequest {
   ChaosFault fault = ChaosFault::list;
@@ -40,9 +40,12 @@ struct ChaosRequest {
   bool group = false;                     // kill: the whole process group
   std::chrono::milliseconds period{100};  // slow: one stop/continue cycle
   double duty = 0.5;                      // slow: the fraction of each period stopped
+  double loss_percent = 0;                // packet_loss: the share of datagrams dropped
 };
 
 std::string_view to_string(ChaosFault f);
+// The faults that last a while (all but kill and list), each of which needs a duration.
+bool is_timed(ChaosFault f);
 // Bounds of the chaos parameters, shared with the CLI's messages.
 inline constexpr std::chrono::milliseconds kMaxChaosDuration{24LL * 3600 * 1000};
 inline constexpr std::chrono::milliseconds kMinChaosPeriod{10};

@@ -4,6 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <set>
 
 namespace vigil::chaos {
 
@@ -88,6 +90,17 @@ class Parser {
     return std::nullopt;
   }
 
+  // "20%" or 20: a share above 0 and at most 100 %.
+  std::optional<double> percent(const YAML::Node& v, const std::string& what) {
+    std::string text = v.IsScalar() ? v.Scalar() : "";
+    if (!text.empty() && text.back() == '%') text.pop_back();
+    char* end = nullptr;
+    const double x = std::strtod(text.c_str(), &end);
+    if (!text.empty() && end == text.c_str() + text.size() && x > 0.0 && x <= 100.0) return x;
+    error(v, fmt::format("{} must be a percentage above 0 and at most 100 (e.g. 20%)", what));
+    return std::nullopt;
+  }
+
   std::vector<std::string> names(const YAML::Node& v, const std::string& what) {
     std::vector<std::string> out;
     if (!v.IsSequence()) {
@@ -121,10 +134,12 @@ class Parser {
         const YAML::Node& v = it->second;
         if (key == "fault") {
           f.fault = v.IsScalar() ? v.Scalar() : "";
-          if (f.fault != "kill" && f.fault != "hang" && f.fault != "slow" &&
-              f.fault != "heartbeat_loss") {
-            error(v,
-                  fmt::format("unknown fault '{}' (kill, hang, slow or heartbeat_loss)", f.fault));
+          static const std::set<std::string> known = {"kill",           "hang",      "slow",
+                                                      "heartbeat_loss", "partition", "packet_loss"};
+          if (!known.count(f.fault)) {
+            error(v, fmt::format("unknown fault '{}' (kill, hang, slow, heartbeat_loss, "
+                                 "partition or packet_loss)",
+                                 f.fault));
           }
         } else if (key == "weight") {
           if (auto x = number(v, "weight", 0.0, 1e6)) f.weight = *x;
@@ -140,11 +155,16 @@ class Parser {
           if (auto d = duration(v, "period")) f.period = *d;
         } else if (key == "duty") {
           if (auto x = number(v, "duty", 0.01, 0.99)) f.duty = *x;
+        } else if (key == "loss") {
+          if (auto x = percent(v, "loss")) f.loss_percent = *x;
         } else {
           error(it->first, fmt::format("unknown key '{}' in a fault (fault, weight, targets, for, "
-                                       "signal, period, duty)",
+                                       "signal, period, duty, loss)",
                                        key));
         }
+      }
+      if (f.fault == "packet_loss" && !item["loss"]) {
+        error(item, "a packet_loss fault needs `loss:` (e.g. 20%)");
       }
       if (f.fault.empty() && !item["fault"]) error(item, "a fault needs `fault:` (its kind)");
       if (f.fault != "kill" && !f.fault.empty() && !has_for) {
@@ -179,6 +199,7 @@ nlohmann::json injection_request(const FaultSpec& fault, const std::string& targ
     r["period_ms"] = ms(fault.period);
     r["duty"] = fault.duty;
   }
+  if (fault.fault == "packet_loss") r["loss_percent"] = fault.loss_percent;
   return r;
 }
 

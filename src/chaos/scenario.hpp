@@ -15,6 +15,8 @@
 //     - {fault: heartbeat_loss, for: 2s}
 //     - {fault: slow, for: 5s, duty: 0.5, period: 100ms}
 //     - {fault: kill, signal: SIGSEGV, targets: [battery]}
+//     - {fault: partition, for: 3s}                # the node's DDS datagrams dropped
+//     - {fault: packet_loss, for: 10s, loss: 20%}
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -28,13 +30,14 @@
 namespace vigil::chaos {
 
 struct FaultSpec {
-  std::string fault;  // kill | hang | slow | heartbeat_loss
+  std::string fault;  // kill | hang | slow | heartbeat_loss | partition | packet_loss
   double weight = 1.0;
   std::vector<std::string> targets;                  // empty: the scenario's
   Duration duration{};                               // hang, slow, heartbeat_loss
   std::string signal = "SIGKILL";                    // kill
   Duration period = std::chrono::milliseconds(100);  // slow
   double duty = 0.5;                                 // slow
+  double loss_percent = 0;                           // packet_loss
   int line = 0;
 };
 

@@ -207,6 +207,7 @@ struct ChaosOptions {
   bool group = false;
   std::string duty;    // --duty: "50%" or "0.5"
   std::string period;  // --period: "100ms"
+  std::string loss;    // --loss: "20%" or "20"
 };
 
 std::optional<std::int64_t> chaos_milliseconds(const std::string& option, const std::string& text,
@@ -239,7 +240,7 @@ std::optional<double> parse_duty(const std::string& text) {
   return v / scale;
 }
 
-// Builds the request for `fault` (hang, slow, heartbeat_loss, kill); nullopt after printing
+// Builds the request for `fault` (any but list); nullopt after printing
 // what is wrong with the options.
 std::optional<json> chaos_request(const std::string& fault, const std::string& name,
                                   const ChaosOptions& o) {
@@ -260,6 +261,20 @@ std::optional<json> chaos_request(const std::string& fault, const std::string& n
   auto duration = chaos_milliseconds("--for", o.for_duration, 1, api::kMaxChaosDuration.count());
   if (!duration) return std::nullopt;
   request["duration_ms"] = *duration;
+  if (fault == "packet_loss") {
+    std::string number = o.loss;
+    if (!number.empty() && number.back() == '%') number.pop_back();
+    char* end = nullptr;
+    const double percent = std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || !(percent > 0.0) ||
+        percent > 100.0) {
+      std::cerr << "vigil: --loss '" << o.loss
+                << "' must be a percentage above 0 and at most 100 (e.g. 20%)\n";
+      return std::nullopt;
+    }
+    request["loss_percent"] = percent;
+    return request;
+  }
   if (fault != "slow") return request;
   if (!o.duty.empty()) {
     auto duty = parse_duty(o.duty);
@@ -440,7 +455,14 @@ int main(int argc, char** argv) {
       "slow", "stop and continue the component's processes in a duty cycle for a while");
   auto* chaos_heartbeat_loss = chaos->add_subcommand(
       "heartbeat-loss", "drop the component's heartbeats in vigild for a while");
-  for (auto* sub : {chaos_hang, chaos_slow, chaos_heartbeat_loss}) {
+  auto* chaos_partition = chaos->add_subcommand(
+      "partition", "drop every UDP datagram to or from the component's sockets for a while");
+  auto* chaos_packet_loss = chaos->add_subcommand(
+      "packet-loss", "drop a share of the UDP datagrams to or from the component's sockets");
+  chaos_packet_loss->add_option("--loss", chaos_options.loss, "the share dropped: 20% or 20")
+      ->required();
+  for (auto* sub :
+       {chaos_hang, chaos_slow, chaos_heartbeat_loss, chaos_partition, chaos_packet_loss}) {
     sub->add_option("NAME", name, "the component")->required();
     sub->add_option("--for", chaos_options.for_duration, "how long (e.g. 3s)")->required();
   }
@@ -601,10 +623,12 @@ int main(int argc, char** argv) {
       print_chaos_list(r->reply["faults"]);
       return kOk;
     }
-    const std::string fault = *chaos_kill   ? "kill"
-                              : *chaos_hang ? "hang"
-                              : *chaos_slow ? "slow"
-                                            : "heartbeat_loss";
+    const std::string fault = *chaos_kill          ? "kill"
+                              : *chaos_hang        ? "hang"
+                              : *chaos_slow        ? "slow"
+                              : *chaos_partition   ? "partition"
+                              : *chaos_packet_loss ? "packet_loss"
+                                                   : "heartbeat_loss";
     auto request = chaos_request(fault, name, chaos_options);
     if (!request) return kUsage;
     auto r = ask(target, *request, rc);

@@ -78,6 +78,14 @@ class FollowSink final : public health::EventSink {
   std::string component_;
 };
 
+// "vigil_chaos_<FNV-1a of the state dir>_": the nftables tables of this vigild's network
+// faults, apart from those of another vigild on the host, and the same after a restart.
+std::string network_table_prefix(const std::string& state_dir) {
+  std::uint32_t hash = 2166136261u;
+  for (unsigned char c : state_dir) hash = (hash ^ c) * 16777619u;
+  return fmt::format("vigil_chaos_{:08x}_", hash);
+}
+
 // Holds an exclusive lock on state_dir/vigild.lock for vigild's lifetime: two daemons on one
 // state_dir would fight over the same processes.
 class InstanceLock {
@@ -151,9 +159,10 @@ class Daemon final : public http::ApiBackend {
                      if (modes_) modes_->force(mode, by, on);
                    }});
 
-    faults_ = std::make_unique<FaultInjector>(FaultInjector::Dependencies{
-        scheduler_, *supervisor_, *runner_,
-        [this](health::Event e) { bus_->publish(std::move(e)); }});
+    faults_ = std::make_unique<FaultInjector>(
+        FaultInjector::Dependencies{scheduler_, *supervisor_, *runner_,
+                                    [this](health::Event e) { bus_->publish(std::move(e)); },
+                                    network_table_prefix(spec_.state_dir)});
     resources_ =
         std::make_unique<ResourceWatcher>(scheduler_, *supervisor_, *runner_, spec_,
                                           [this](health::Event e) { bus_->publish(std::move(e)); });
@@ -272,9 +281,9 @@ class Daemon final : public http::ApiBackend {
         });
     if (auto started = hw_watchdog_->start(); !started) {
       spdlog::critical("{}: the machine will not be reset if vigild hangs", started.error());
-      publish_daemon_event(health::EventKind::warning, started.error() + "; not armed",
-                           {{"source", "hardware_watchdog"},
-                            {"device", spec_.hardware_watchdog.device}});
+      publish_daemon_event(
+          health::EventKind::warning, started.error() + "; not armed",
+          {{"source", "hardware_watchdog"}, {"device", spec_.hardware_watchdog.device}});
     }
   }
 
@@ -505,9 +514,8 @@ class Daemon final : public http::ApiBackend {
         const bool approve = r.command == Command::approve;
         auto decided = supervisor_->decide(r.id, approve, {{"via", "cli"}});
         if (!decided) return api::error_response(decided.error());
-        return api::ok_response({{"id", r.id},
-                                 {"decision", approve ? "approved" : "denied"},
-                                 {"message", *decided}});
+        return api::ok_response(
+            {{"id", r.id}, {"decision", approve ? "approved" : "denied"}, {"message", *decided}});
       }
       case Command::chaos: {
         if (r.chaos.fault == api::ChaosFault::list) {
@@ -1085,11 +1093,11 @@ class Daemon final : public http::ApiBackend {
   std::atomic<std::uint64_t> dds_heartbeats_{0};
   std::map<dds_instance_handle_t, HeartbeatWriter> heartbeat_writers_;
   std::uint64_t dds_liveliness_lost_ = 0;
-  std::unique_ptr<dds::TopicTaps> topic_taps_;   // after dds_: destroyed before its participant
-  std::unique_ptr<TopicWatcher> topic_watcher_;  // uses topic_taps_ and supervisor_
-  std::unique_ptr<ModeController> modes_;        // uses supervisor_, dds_, resources_
+  std::unique_ptr<dds::TopicTaps> topic_taps_;     // after dds_: destroyed before its participant
+  std::unique_ptr<TopicWatcher> topic_watcher_;    // uses topic_taps_ and supervisor_
+  std::unique_ptr<ModeController> modes_;          // uses supervisor_, dds_, resources_
   std::unique_ptr<HardwareWatchdog> hw_watchdog_;  // reads supervisor_
-  std::unique_ptr<CallbackSink> mode_inputs_;    // subscribed to bus_; calls modes_
+  std::unique_ptr<CallbackSink> mode_inputs_;      // subscribed to bus_; calls modes_
   // Bonds (watchdog.bond); the reader is after dds_: destroyed before its participant.
   std::unique_ptr<dds::BondWatch> bond_watch_;
   // Status samples naming a watched bond: all, active ones from the component's own

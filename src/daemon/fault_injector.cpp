@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/units.hpp"
+#include "daemon/network_fault.hpp"
 #include "process/proc_stat.hpp"
 
 namespace vigil::daemon {
@@ -48,7 +49,10 @@ json parameters_of(const api::ChaosRequest& r) {
           {"duration_ms", r.duration.count()}, {"period_ms", r.period.count()}, {"duty", r.duty}};
     case ChaosFault::hang:
     case ChaosFault::heartbeat_loss:
+    case ChaosFault::partition:
       return {{"duration_ms", r.duration.count()}};
+    case ChaosFault::packet_loss:
+      return {{"duration_ms", r.duration.count()}, {"loss_percent", r.loss_percent}};
     case ChaosFault::list:
       break;
   }
@@ -70,11 +74,28 @@ struct FaultInjector::Injection {
   std::int64_t started_wall_us = 0;
   std::int64_t until_wall_us = 0;
   Timer end_timer;
-  Timer cycle_timer;     // slow: the next switch between stopped and continued
-  bool stopped = false;  // slow: in the stopped part of a cycle
+  Timer cycle_timer;                // slow: the next switch between stopped and continued; network
+                                    // faults: the next look at whether the process was replaced
+  bool stopped = false;             // slow: in the stopped part of a cycle
+  std::optional<NftTable> network;  // partition, packet_loss
+  std::vector<std::uint16_t> ports;
 };
 
-FaultInjector::FaultInjector(Dependencies deps) : deps_(std::move(deps)) {}
+FaultInjector::FaultInjector(Dependencies deps) : deps_(std::move(deps)) {
+  // Left by a vigild killed while a network fault was in effect: the component it was about
+  // has been restarted or adopted since, and must not stay cut off.
+  if (const int removed = remove_nft_tables_with_prefix(deps_.network_table_prefix); removed > 0) {
+    health::Event e;
+    e.kind = health::EventKind::warning;
+    e.wall_us = deps_.scheduler.wall_now_us();
+    e.mono_us = to_us(deps_.scheduler.now().time_since_epoch());
+    e.reason = fmt::format(
+        "chaos: removed {} network fault(s) left in place by a vigild that did not stop cleanly",
+        removed);
+    e.detail = {{"source", "chaos"}, {"removed_tables", removed}};
+    deps_.emit(std::move(e));
+  }
+}
 
 FaultInjector::~FaultInjector() = default;
 
@@ -92,7 +113,7 @@ Result<json> FaultInjector::inject(const std::string& component, const api::Chao
     return make_error(
         fmt::format("'{}' has no process to inject a fault into (it is {})", component, state));
   }
-  const bool timed = request.fault != ChaosFault::kill;
+  const bool timed = api::is_timed(request.fault);
   if (auto it = running_.find(component); timed && it != running_.end()) {
     const auto& first = *it->second;
     return make_error(fmt::format(
@@ -157,6 +178,21 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
           fmt::format("chaos: drop {}'s heartbeats for {} (pid {})", i.component, duration, i.pid);
       deps_.supervisor.mute_heartbeats(i.component, i.until);
       break;
+    case ChaosFault::partition:
+    case ChaosFault::packet_loss: {
+      auto ports = cut_network(i);
+      if (!ports) return make_error(ports.error());
+      reason = r.fault == ChaosFault::partition
+                   ? fmt::format(
+                         "chaos: partition {} for {}: every UDP datagram to or from its "
+                         "ports {} dropped (pid {}'s session)",
+                         i.component, duration, *ports, i.pid)
+                   : fmt::format(
+                         "chaos: drop {:g}% of {}'s UDP datagrams for {} (ports {}, pid "
+                         "{}'s session)",
+                         r.loss_percent, i.component, duration, *ports, i.pid);
+      break;
+    }
     case ChaosFault::kill:
     case ChaosFault::list:
       return make_error("not a timed fault");
@@ -166,6 +202,7 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
                  {"pid", i.pid},
                  {"until_us", i.until_wall_us}};
   detail.update(parameters_of(r));
+  if (i.network) detail["ports"] = i.ports;
   publish(i.component, health::EventKind::fault_injected, state, reason, detail);
 
   const std::string component = i.component;
@@ -177,7 +214,41 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
                 {"until_us", i.until_wall_us}};
   running_[component] = std::move(injection);
   if (r.fault == ChaosFault::slow) slow_cycle(*running_[component], /*stop_now=*/true);
+  if (running_[component]->network) watch_replacement(*running_[component]);
   return reply;
+}
+
+// The ports of the component's sockets, cut off by a new nftables table; the ports as text.
+Result<std::string> FaultInjector::cut_network(Injection& i) {
+  i.ports = udp_ports_of(session_members(i.pid));
+  if (i.ports.empty()) {
+    return make_error(
+        fmt::format("'{}' (pid {}) holds no UDP sockets: there is no DDS traffic of its to cut",
+                    i.component, i.pid));
+  }
+  const std::string table = fmt::format("{}{}", deps_.network_table_prefix, i.id);
+  const double percent = i.request.fault == ChaosFault::partition ? 100.0 : i.request.loss_percent;
+  auto created = NftTable::create(table, nft_drop_script(table, i.ports, percent));
+  if (!created) {
+    return make_error(fmt::format("cannot cut {}'s network: {}", i.component, created.error()));
+  }
+  i.network.emplace(std::move(*created));
+  std::string ports;
+  for (auto p : i.ports) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  return ports;
+}
+
+// A network fault is about the process that held the ports: once it is replaced (a restart
+// after the detection), the new process may reuse the same ports and must not inherit the
+// fault, so it ends there.
+void FaultInjector::watch_replacement(Injection& i) {
+  if (!still_same_process(i)) {
+    finish(i.component, fmt::format("pid {} was replaced before the end", i.pid));
+    return;  // `i` is gone
+  }
+  Injection* self = &i;
+  i.cycle_timer.arm_at(deps_.scheduler.now() + std::chrono::milliseconds(100),
+                       [this, self] { watch_replacement(*self); });
 }
 
 void FaultInjector::slow_cycle(Injection& i, bool stop_now) {
@@ -215,10 +286,20 @@ void FaultInjector::finish(const std::string& component, const std::string& why_
   i.cycle_timer.cancel();
   bool undone = false;
   std::string how;
+  json counters;
   if (i.request.fault == ChaosFault::heartbeat_loss) {
     deps_.supervisor.unmute_heartbeats(component);
     undone = true;
     how = "heartbeats are accepted again";
+  } else if (i.network) {
+    if (auto c = i.network->counters()) {
+      counters = {{"datagrams_seen", c->seen}, {"datagrams_dropped", c->dropped}};
+      how = fmt::format("{} of {} datagrams dropped; its traffic flows again", c->dropped, c->seen);
+    } else {
+      how = fmt::format("its traffic flows again (counters unreadable: {})", c.error());
+    }
+    i.network.reset();
+    undone = true;
   } else if (still_same_process(i)) {
     deps_.runner.signal_group(i.pid, SIGCONT);
     undone = true;
@@ -235,12 +316,13 @@ void FaultInjector::finish(const std::string& component, const std::string& why_
   publish(component, health::EventKind::fault_cleared, node ? node->value("state", "") : "",
           fmt::format("chaos: {} {} ended after {}: {}", api::to_string(i.request.fault), component,
                       format_duration(lasted), why),
-          {{"id", i.id},
-           {"fault", api::to_string(i.request.fault)},
-           {"pid", i.pid},
-           {"undone", undone},
-           {"why", why},
-           {"lasted_ms", to_ms(lasted)}});
+          [&] {
+            json detail = {{"id", i.id},   {"fault", api::to_string(i.request.fault)},
+                           {"pid", i.pid}, {"undone", undone},
+                           {"why", why},   {"lasted_ms", to_ms(lasted)}};
+            if (!counters.is_null()) detail.update(counters);
+            return detail;
+          }());
 }
 
 json FaultInjector::active() const {

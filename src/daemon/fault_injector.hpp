@@ -11,6 +11,10 @@
 //   slow            a SIGSTOP/SIGCONT duty cycle on the process group for a duration; always
 //                   ends continued; ends early when the process is replaced
 //   heartbeat_loss  the component's heartbeats are dropped by vigild for a duration
+//   partition       every UDP datagram to or from the component's sockets is dropped for a
+//                   duration (nftables, daemon/network_fault.hpp); ends early when the
+//                   process is replaced
+//   packet_loss     the same for a random share of them
 //
 // At most one timed fault per component at a time, so a detection matches one injection.
 // Runs on the event loop, like everything it touches.
@@ -38,6 +42,9 @@ class FaultInjector {
     supervisor::Supervisor& supervisor;
     supervisor::ProcessRunner& runner;  // signal_group
     std::function<void(health::Event)> emit;
+    // Names this vigild's nftables tables apart from another vigild's on the same host; the
+    // leftovers of a vigild killed during a network fault are removed at construction.
+    std::string network_table_prefix = "vigil_chaos_";
   };
 
   explicit FaultInjector(Dependencies deps);
@@ -61,6 +68,8 @@ class FaultInjector {
 
   Result<nlohmann::json> start_timed(std::unique_ptr<Injection> injection);
   void slow_cycle(Injection& injection, bool stop_now);
+  Result<std::string> cut_network(Injection& injection);
+  void watch_replacement(Injection& injection);
   void finish(const std::string& component, const std::string& why_early = {});
   bool still_same_process(const Injection& injection) const;
   void publish(const std::string& component, health::EventKind kind, const std::string& state,

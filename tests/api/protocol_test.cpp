@@ -141,6 +141,15 @@ TEST(Protocol, ParsesChaos) {
   EXPECT_EQ(loss->chaos.fault, ChaosFault::heartbeat_loss);
   EXPECT_EQ(to_string(loss->chaos.fault), "heartbeat_loss");
 
+  auto loss20 = parse_request(
+      R"({"cmd":"chaos","fault":"packet_loss","name":"a","duration_ms":5000,"loss_percent":20})");
+  ASSERT_TRUE(loss20.ok()) << loss20.error();
+  EXPECT_EQ(loss20->chaos.fault, ChaosFault::packet_loss);
+  EXPECT_DOUBLE_EQ(loss20->chaos.loss_percent, 20.0);
+  auto cut = parse_request(R"({"cmd":"chaos","fault":"partition","name":"a","duration_ms":5000})");
+  ASSERT_TRUE(cut.ok()) << cut.error();
+  EXPECT_EQ(to_string(cut->chaos.fault), "partition");
+
   auto list = parse_request(R"({"cmd":"chaos","fault":"list"})");
   ASSERT_TRUE(list.ok()) << list.error();
   EXPECT_EQ(list->chaos.fault, ChaosFault::list);
@@ -148,10 +157,11 @@ TEST(Protocol, ParsesChaos) {
 
 TEST(Protocol, RejectsBadChaosParameters) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({"cmd":"chaos"})", "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss or list"},
+      {R"({"cmd":"chaos"})",
+       "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss, partition, packet_loss or list"},
       {R"({"cmd":"chaos","fault":3})", "\"fault\" must be a string"},
       {R"({"cmd":"chaos","fault":"freeze","name":"a"})",
-       "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss or list)"},
+       "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss or list)"},
       {R"({"cmd":"chaos","fault":"hang"})", "fault 'hang' needs \"name\" (a component)"},
       {R"({"cmd":"chaos","fault":"list","name":"a"})", "fault 'list' takes no \"name\""},
       {R"({"cmd":"chaos","fault":"hang","name":"a"})",
@@ -184,6 +194,16 @@ TEST(Protocol, RejectsBadChaosParameters) {
        "\"signal\" must be a signal name such as \"SIGTERM\""},
       {R"({"cmd":"chaos","fault":"kill","name":"a","group":"yes"})",
        "\"group\" must be true or false"},
+      {R"({"cmd":"chaos","fault":"packet_loss","name":"a","duration_ms":1000})",
+       "fault 'packet_loss' needs \"loss_percent\" (e.g. 20)"},
+      {R"({"cmd":"chaos","fault":"packet_loss","name":"a","duration_ms":1000,"loss_percent":0})",
+       "\"loss_percent\" must be a number above 0 and at most 100"},
+      {R"({"cmd":"chaos","fault":"packet_loss","name":"a","duration_ms":1000,"loss_percent":101})",
+       "\"loss_percent\" must be a number above 0 and at most 100"},
+      {R"({"cmd":"chaos","fault":"partition","name":"a","duration_ms":1000,"loss_percent":5})",
+       "\"loss_percent\" does not apply to fault 'partition'"},
+      {R"({"cmd":"chaos","fault":"partition","name":"a"})",
+       "fault 'partition' needs \"duration_ms\" (how long it lasts)"},
       {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"duty":0})",
        "\"duty\" must be a number between 0 and 1 (exclusive)"},
       {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"duty":1})",

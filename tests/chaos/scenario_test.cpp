@@ -19,6 +19,7 @@ faults:
   - {fault: hang, for: 3s}
   - {fault: slow, for: 5s, duty: 0.25, period: 200ms}
   - {fault: kill, signal: SIGSEGV, targets: [battery]}
+  - {fault: packet_loss, for: 10s, loss: 20%}
 )";
 
 TEST(Scenario, ParsesFaultsAndDefaults) {
@@ -30,7 +31,7 @@ TEST(Scenario, ParsesFaultsAndDefaults) {
   EXPECT_EQ(s.targets.size(), 3u);
   EXPECT_EQ(s.settle, Duration(30s));
   EXPECT_EQ(s.min_uptime, Duration(35s));
-  ASSERT_EQ(s.faults.size(), 4u);
+  ASSERT_EQ(s.faults.size(), 5u);
   EXPECT_EQ(s.faults[0].weight, 3.0);
   EXPECT_EQ(s.faults[0].signal, "SIGKILL");
   EXPECT_EQ(s.faults[1].duration, Duration(3s));
@@ -46,13 +47,22 @@ TEST(Scenario, ParsesFaultsAndDefaults) {
   EXPECT_EQ(injection_request(s.faults[3], "battery"),
             (nlohmann::json{
                 {"cmd", "chaos"}, {"fault", "kill"}, {"name", "battery"}, {"signal", "SIGSEGV"}}));
+  EXPECT_EQ(injection_request(s.faults[4], "camera"), (nlohmann::json{{"cmd", "chaos"},
+                                                                      {"fault", "packet_loss"},
+                                                                      {"name", "camera"},
+                                                                      {"duration_ms", 10000},
+                                                                      {"loss_percent", 20.0}}));
 }
 
 TEST(Scenario, OnePreciseErrorPerMistake) {
   const std::pair<const char*, const char*> cases[] = {
       {"faults: [{fault: melt}]",
-       "s.yaml:1:18: error: unknown fault 'melt' (kill, hang, slow or "
-       "heartbeat_loss)"},
+       "s.yaml:1:18: error: unknown fault 'melt' (kill, hang, slow, heartbeat_loss, partition or "
+       "packet_loss)"},
+      {"faults: [{fault: packet_loss, for: 1s}]",
+       "s.yaml:1:10: error: a packet_loss fault needs `loss:` (e.g. 20%)"},
+      {"faults: [{fault: packet_loss, for: 1s, loss: 120%}]",
+       "s.yaml:1:46: error: loss must be a percentage above 0 and at most 100 (e.g. 20%)"},
       {"faults: [{fault: hang}]",
        "s.yaml:1:10: error: a hang fault needs `for:` (how long it "
        "lasts)"},

@@ -318,8 +318,9 @@ root:
             "'sensors' is a group: chaos targets one component at a time");
   EXPECT_EQ(error_of({{"cmd", "chaos"}, {"fault", "hang"}, {"name", "lidar"}}),
             "fault 'hang' needs \"duration_ms\" (how long it lasts)");
-  EXPECT_EQ(error_of({{"cmd", "chaos"}, {"fault", "freeze"}, {"name", "lidar"}}),
-            "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss or list)");
+  EXPECT_EQ(
+      error_of({{"cmd", "chaos"}, {"fault", "freeze"}, {"name", "lidar"}}),
+      "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss or list)");
 
   // One timed fault per component at a time; another component is fine.
   auto first =
@@ -356,6 +357,12 @@ root:
   EXPECT_EQ(bad_duty.output,
             "vigil: --duty '100%' must be a fraction of each period, e.g. 50% or 0.5 (more than "
             "0, less than 100%)\n");
+  auto bad_loss = chaos(v, {"packet-loss", "lidar", "--for", "1s", "--loss", "lots"});
+  EXPECT_EQ(bad_loss.exit_code, 64);
+  EXPECT_EQ(bad_loss.output,
+            "vigil: --loss 'lots' must be a percentage above 0 and at most 100 (e.g. 20%)\n");
+  EXPECT_EQ(chaos(v, {"packet-loss", "lidar", "--for", "1s"}).exit_code, 64)
+      << "--loss is required";
   auto bad_signal = chaos(v, {"kill", "lidar", "--signal", "SIGNOPE"});
   EXPECT_EQ(bad_signal.exit_code, 64);
   EXPECT_EQ(bad_signal.output, "vigil: --signal 'SIGNOPE' is not a signal name such as SIGTERM\n");
