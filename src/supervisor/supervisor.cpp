@@ -51,9 +51,10 @@ std::unique_ptr<Group> Supervisor::build_group(
         c->since_wall_us = deps_.scheduler.wall_now_us();  // stopped since it was declared
         if (cs->standby && !cs->standby->hot) {
           c->wanted = false;
-          c->reason = fmt::format("cold standby for {}: started when {} needs it (its recovery "
-                                  "ladder, or a failure it is not restarted from)",
-                                  cs->standby->primary, cs->standby->primary);
+          c->reason = fmt::format(
+              "cold standby for {}: started when {} needs it (its recovery "
+              "ladder, or a failure it is not restarted from)",
+              cs->standby->primary, cs->standby->primary);
         }
       }
       c->parent = group.get();
@@ -288,16 +289,23 @@ void Supervisor::request_reconcile() {
   });
 }
 
-bool Supervisor::dependencies_ready(const Component& c) const {
+std::vector<const Component*> Supervisor::awaited_dependencies(const Component& c) const {
+  std::vector<const Component*> awaited;
   auto it = waits_for_.find(const_cast<Component*>(&c));
-  if (it == waits_for_.end()) return true;
-  return std::all_of(it->second.begin(), it->second.end(), [this](const Component* d) {
-    if (d->state == State::running) return true;
+  if (it == waits_for_.end()) return awaited;
+  for (const Component* d : it->second) {
+    if (d->state == State::running) continue;
     // An idle cold standby is nothing to wait for; a primary its standby serves for is there.
-    if (d->spec.standby && !d->spec.standby->hot && !d->wanted) return true;
+    if (d->spec.standby && !d->spec.standby->hot && !d->wanted) continue;
     const Component* standby = d->replaced_by.empty() ? nullptr : find_component(d->replaced_by);
-    return standby != nullptr && standby->state == State::running;
-  });
+    if (standby != nullptr && standby->state == State::running) continue;
+    // `after:` orders starts; it does not require them (systemd's After= without Requires=).
+    // A dependency that has given up, or is held stopped by an operator, a mode or its
+    // ladder, is not on its way up: waiting for it would hold the dependant down for good.
+    if (d->state == State::given_up || (!d->wanted && !d->alive())) continue;
+    awaited.push_back(d);
+  }
+  return awaited;
 }
 
 void Supervisor::reconcile() {
@@ -314,7 +322,17 @@ void Supervisor::reconcile() {
     const bool old_alive = std::any_of(retired_.begin(), retired_.end(), [&](const auto& r) {
       return r->spec.name == c->spec.name && r->alive();
     });
-    if (old_alive || !dependencies_ready(*c)) continue;
+    if (old_alive) continue;
+    if (const auto awaited = awaited_dependencies(*c); !awaited.empty()) {
+      // Said in the status (not an event: it changes as the dependencies move).
+      std::string names;
+      for (const auto* d : awaited) {
+        names +=
+            fmt::format("{}{} ({})", names.empty() ? "" : ", ", d->spec.name, to_string(d->state));
+      }
+      c->reason = "waiting for " + names + " to be running";
+      continue;
+    }
     startable.push_back(c);
   }
   // One batch: the runner spawns them back to back, then does the bookkeeping for all.

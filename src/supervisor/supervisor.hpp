@@ -179,7 +179,8 @@ class Supervisor {
   // Starting.
   void request_reconcile();
   void reconcile();
-  bool dependencies_ready(const Component& c) const;
+  // The dependencies (`after:`) `c` must still wait for before it starts.
+  std::vector<const Component*> awaited_dependencies(const Component& c) const;
   LaunchRequest prepare_launch(Component& c);
   void finish_launch(Component& c, const LaunchResult& result);
   void become_ready(Component& c, const std::string& how);
