@@ -15,6 +15,7 @@ inline constexpr std::string_view kGroupEscalated = "VigilGroupEscalated";
 inline constexpr std::string_view kSupervisorGaveUp = "VigilSupervisorGaveUp";
 inline constexpr std::string_view kApprovalPending = "VigilApprovalPending";
 inline constexpr std::string_view kComponentSafeStopped = "VigilComponentSafeStopped";
+inline constexpr std::string_view kEventLogNotWritable = "VigilEventLogNotWritable";
 
 struct Alert {
   std::string key;                            // identity for de-duplication: "<alertname>/<node>"

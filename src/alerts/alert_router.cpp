@@ -173,6 +173,17 @@ void AlertRouter::on_event(const health::Event& e) {
     case EventKind::approval_requested:
       on_approval_requested(e);
       break;
+    case EventKind::warning:
+      if (text_of(e.detail, "source") == "event_log") {
+        fire(std::string(kEventLogNotWritable), "", "", "critical", e,
+             {{"summary", e.reason}, {"error", text_of(e.detail, "error")}});
+      }
+      break;
+    case EventKind::warning_cleared:
+      if (text_of(e.detail, "source") == "event_log") {
+        resolve(key_of(kEventLogNotWritable, ""), e);
+      }
+      break;
     case EventKind::approval_decided:
       if (auto id = text_of(e.detail, "id"); !id.empty()) resolve(approval_key(id), e);
       break;

@@ -13,6 +13,9 @@
 //   VigilComponentSafeStopped{component} `given_up` with detail.safe_stop  the component's next
 //                                   (an escalation ladder ended in a       `ready`
 //                                   safe stop)
+//   VigilEventLogNotWritable      `warning` with detail.source event_log   its `warning_cleared`
+//                                   (the state directory is full or
+//                                   read-only; events held in memory)
 //
 // A component, group or root alert also resolves when an operator stops that node (or a group
 // above it: the operator has taken over), or when a reload removes the component. An operator

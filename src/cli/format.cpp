@@ -127,6 +127,15 @@ std::string format_status(const nlohmann::json& tree, const Style& style, std::i
 std::string format_daemon(const nlohmann::json& daemon, const Style& style) {
   if (!daemon.is_object()) return "";
   std::string out;
+  if (const auto log = daemon.find("event_log");
+      log != daemon.end() && log->is_object() && !log->value("writable", true)) {
+    out +=
+        fmt::format("{} {}\n", style.paint("event log", "1"),
+                    style.paint(fmt::format("NOT WRITABLE: {} ({} events held in memory; "
+                                            "supervision goes on)",
+                                            log->value("error", "?"), log->value("held_events", 0)),
+                                "31"));
+  }
   if (const auto http = daemon.find("http"); http != daemon.end() && http->is_object()) {
     if (http->contains("url")) {
       out += fmt::format("{} {}/\n", style.paint("dashboard", "1"), http->value("url", ""));

@@ -133,6 +133,7 @@ class Daemon final : public http::ApiBackend {
     event_log_ = std::move(*log);
     boot_id_ = diagnostics::read_boot_id();
     bus_ = std::make_unique<health::EventBus>(scheduler_, *event_log_, boot_id_);
+    bus_->on_store_health([this](const health::StoreHealth& h) { event_log_health_changed(h); });
     // Counts every committed event from the first one on (daemon_started included).
     metrics_ = std::make_unique<metrics::MetricsRegistry>();
     bus_->subscribe(metrics_.get());
@@ -533,6 +534,32 @@ class Daemon final : public http::ApiBackend {
     return api::error_response("unhandled command");
   }
 
+  // The state directory is full or read-only (or the disk failed): supervision goes on, the
+  // events are held in memory, and everyone is told: the journal (critical), the event stream
+  // and the log once it is writable again, systemd's status line, /metrics and the status.
+  void event_log_health_changed(const health::StoreHealth& h) {
+    const std::string path = spec_.state_dir + "/events.db";
+    if (!h.writable) {
+      auto reason = fmt::format(
+          "event log {} not writable: {}; supervision goes on, events are held in memory (up "
+          "to {}) until it is",
+          path, h.error, health::EventBus::kDefaultMaxHeld);
+      spdlog::critical("{}", reason);
+      ::sd_notify(0, fmt::format("STATUS=EVENT LOG NOT WRITABLE: {}", h.error).c_str());
+      publish_daemon_event(health::EventKind::warning, std::move(reason),
+                           {{"source", "event_log"}, {"error", h.error}, {"path", path}});
+      return;
+    }
+    auto reason = fmt::format(
+        "event log writable again: {} events held in memory written{}", h.written_late,
+        h.dropped > 0 ? fmt::format(", {} lost past the bound", h.dropped) : std::string());
+    spdlog::warn("{}", reason);
+    ::sd_notify(0, fmt::format("STATUS=supervising {}", spec_.source_file).c_str());
+    publish_daemon_event(
+        health::EventKind::warning_cleared, std::move(reason),
+        {{"source", "event_log"}, {"written_late", h.written_late}, {"dropped_events", h.dropped}});
+  }
+
   json status_json() const {
     json daemon = {{"pid", ::getpid()},
                    {"config", spec_.source_file},
@@ -543,6 +570,14 @@ class Daemon final : public http::ApiBackend {
                    {"notify_dropped", notify_dropped_},
                    {"notify_late", notify_late_},
                    {"event_log_write_errors", event_log_->write_errors()}};
+    const auto& log_health = bus_->store_health();
+    daemon["event_log"] = {{"writable", log_health.writable},
+                           {"held_events", log_health.held},
+                           {"dropped_events", log_health.dropped}};
+    if (!log_health.writable) {
+      daemon["event_log"]["error"] = log_health.error;
+      daemon["event_log"]["failing_since_us"] = log_health.failing_since_us;
+    }
     if (dds_) {
       daemon["dds"] = {{"domain", spec_.dds.domain},
                        {"write_errors", dds_write_errors_},

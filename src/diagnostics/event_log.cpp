@@ -35,10 +35,12 @@ CREATE TABLE IF NOT EXISTS processes(
 
 using Statement = SqliteStatement;
 
-bool exec(sqlite3* db, const char* sql) {
+// `quiet`: the caller reports the failure itself (a write that fails on a full disk would
+// otherwise log at every retry).
+bool exec(sqlite3* db, const char* sql, bool quiet = false) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    spdlog::error("event log: {}: {}", sql, err != nullptr ? err : "?");
+    if (!quiet) spdlog::error("event log: {}: {}", sql, err != nullptr ? err : "?");
     sqlite3_free(err);
     return false;
   }
@@ -89,9 +91,12 @@ EventLog::~EventLog() {
   sqlite3_close(db_);
 }
 
-void EventLog::store(std::vector<health::Event>& batch) {
-  if (batch.empty()) return;
-  exec(db_, "BEGIN IMMEDIATE;");
+Result<void> EventLog::store(std::vector<health::Event>& batch) {
+  if (batch.empty()) return {};
+  if (!exec(db_, "BEGIN IMMEDIATE;", /*quiet=*/true)) {
+    ++write_errors_;
+    return make_error(fmt::format("cannot begin a write: {}", sqlite3_errmsg(db_)));
+  }
   Statement insert(db_,
                    "INSERT INTO events(wall_us, mono_us, boot_id, component, kind, state, failure, "
                    "reason, detail) VALUES(?,?,?,?,?,?,?,?,?)");
@@ -132,11 +137,13 @@ void EventLog::store(std::vector<health::Event>& batch) {
       sqlite3_reset(remove.get());
     }
   }
-  if (!ok) {
-    ++write_errors_;
-    spdlog::error("event log: write failed: {}", sqlite3_errmsg(db_));
-  }
-  exec(db_, ok ? "COMMIT;" : "ROLLBACK;");
+  if (ok) ok = exec(db_, "COMMIT;", /*quiet=*/true);
+  if (ok) return {};
+  ++write_errors_;
+  std::string why = sqlite3_errmsg(db_);
+  exec(db_, "ROLLBACK;", /*quiet=*/true);
+  for (auto& e : batch) e.id = 0;
+  return make_error(why);
 }
 
 namespace {

@@ -23,7 +23,7 @@ struct EventQuery {
   std::int64_t since_wall_us = 0;
   std::int64_t after_id = 0;
   std::int64_t before_id = 0;  // 0: no upper bound (paging back through older events)
-  int limit = 1000;  // the newest `limit` matching events, returned oldest first
+  int limit = 1000;            // the newest `limit` matching events, returned oldest first
 };
 
 struct ProcessRow {
@@ -41,7 +41,7 @@ class EventLog final : public health::EventStore {
                                                 bool read_only = false);
   ~EventLog() override;
 
-  void store(std::vector<health::Event>& batch) override;
+  Result<void> store(std::vector<health::Event>& batch) override;
   std::vector<health::Event> query(const EventQuery& q) const;
   // For each component, its last failure or ready/adopted event before `wall_us`: what a
   // report over a window starting then needs to know about the time before it.

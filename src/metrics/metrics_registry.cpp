@@ -469,6 +469,17 @@ void MetricsRegistry::add_daemon(Exposition& out, const json& daemon) const {
     out.counter("vigil_event_log_write_errors_total", "Failed writes to the SQLite event log.")
         .add(*v);
   }
+  if (auto log = daemon.find("event_log"); log != daemon.end() && log->is_object()) {
+    out.gauge("vigil_event_log_writable",
+              "1 while the event log can be written; 0 while the state directory is full or "
+              "read-only and events are held in memory.")
+        .add(log->value("writable", true) ? 1 : 0);
+    out.gauge("vigil_event_log_held_events", "Events held in memory until the log is writable.")
+        .add(log->value("held_events", 0.0));
+    out.counter("vigil_event_log_dropped_events_total",
+                "Events lost because more were held in memory than its bound.")
+        .add(log->value("dropped_events", 0.0));
+  }
   const auto shutting_down = daemon.find("shutting_down");
   if (shutting_down != daemon.end() && shutting_down->is_boolean()) {
     out.gauge("vigil_shutting_down", "1 while vigild is stopping its components to exit.")

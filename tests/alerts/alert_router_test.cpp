@@ -421,6 +421,25 @@ TEST_F(AlertRouterTest, OperatorStopResolvesASafeStop) {
   EXPECT_EQ(hook_->body(1)["status"], "resolved");
 }
 
+TEST_F(AlertRouterTest, AnEventLogThatCannotBeWrittenFiresCriticalUntilItCanAgain) {
+  send(event("", EventKind::warning, "", FailureKind::none, "a component warning",
+             {{"source", "resources"}}));
+  EXPECT_TRUE(hook_->deliveries.empty()) << "only the event log's warnings";
+  send(event("", EventKind::warning, "", FailureKind::none,
+             "event log /s/events.db not writable: database or disk is full",
+             {{"source", "event_log"}, {"error", "database or disk is full"}}));
+  ASSERT_EQ(hook_->deliveries.size(), 1u);
+  const auto fired = hook_->body(0);
+  EXPECT_EQ(fired["alertname"], "VigilEventLogNotWritable");
+  EXPECT_EQ(fired["labels"]["severity"], "critical");
+  EXPECT_EQ(fired["annotations"]["error"], "database or disk is full");
+  send(event("", EventKind::warning_cleared, "", FailureKind::none,
+             "event log writable again: 12 events held in memory written",
+             {{"source", "event_log"}, {"written_late", 12}}));
+  ASSERT_EQ(hook_->deliveries.size(), 2u);
+  EXPECT_EQ(hook_->body(1)["status"], "resolved");
+}
+
 TEST_F(AlertRouterTest, StopStopsEveryTarget) {
   router_->stop(0ms);
   EXPECT_TRUE(am_->stopped);
