@@ -16,6 +16,7 @@ inline constexpr std::string_view kSupervisorGaveUp = "VigilSupervisorGaveUp";
 inline constexpr std::string_view kApprovalPending = "VigilApprovalPending";
 inline constexpr std::string_view kComponentSafeStopped = "VigilComponentSafeStopped";
 inline constexpr std::string_view kEventLogNotWritable = "VigilEventLogNotWritable";
+inline constexpr std::string_view kStateDirNotWritable = "VigilStateDirNotWritable";
 
 struct Alert {
   std::string key;                            // identity for de-duplication: "<alertname>/<node>"

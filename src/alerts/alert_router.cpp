@@ -177,6 +177,11 @@ void AlertRouter::on_event(const health::Event& e) {
       if (text_of(e.detail, "source") == "event_log") {
         fire(std::string(kEventLogNotWritable), "", "", "critical", e,
              {{"summary", e.reason}, {"error", text_of(e.detail, "error")}});
+      } else if (text_of(e.detail, "source") == "state_dir") {
+        fire(std::string(kStateDirNotWritable), "", "", "critical", e,
+             {{"summary", e.reason},
+              {"error", text_of(e.detail, "error")},
+              {"running_from", text_of(e.detail, "running_from")}});
       }
       break;
     case EventKind::warning_cleared:

@@ -16,6 +16,8 @@
 //   VigilEventLogNotWritable      `warning` with detail.source event_log   its `warning_cleared`
 //                                   (the state directory is full or
 //                                   read-only; events held in memory)
+//   VigilStateDirNotWritable      `warning` with detail.source state_dir   a vigild restart
+//                                   (vigild runs from /run instead)
 //
 // A component, group or root alert also resolves when an operator stops that node (or a group
 // above it: the operator has taken over), or when a reload removes the component. An operator

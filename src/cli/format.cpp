@@ -127,6 +127,14 @@ std::string format_status(const nlohmann::json& tree, const Style& style, std::i
 std::string format_daemon(const nlohmann::json& daemon, const Style& style) {
   if (!daemon.is_object()) return "";
   std::string out;
+  if (const auto fallback = daemon.find("state_dir_fallback");
+      fallback != daemon.end() && fallback->is_object()) {
+    out += fmt::format(
+        "{} {}\n", style.paint("state dir", "1"),
+        style.paint(fmt::format("NOT WRITABLE: {}; running from {} (lost at reboot)",
+                                fallback->value("error", "?"), daemon.value("state_dir", "?")),
+                    "31"));
+  }
   if (const auto log = daemon.find("event_log");
       log != daemon.end() && log->is_object() && !log->value("writable", true)) {
     out +=

@@ -19,6 +19,7 @@
 #include "common/scheduler.hpp"
 #include "common/units.hpp"
 #include "config/loader.hpp"
+#include "config/state_dir.hpp"
 #include "diagnostics/event_log.hpp"
 #include "diagnostics/report.hpp"
 
@@ -48,7 +49,15 @@ Result<std::string> find_socket(const Target& t) {
     if (!loaded.ok()) {
       return make_error("cannot find vigild's socket from the config:\n" + loaded.format_errors());
     }
-    return loaded.spec->state_dir + "/control.sock";
+    // A vigild that could not write its state_dir at start runs from the fallback.
+    const std::string configured = loaded.spec->state_dir + "/control.sock";
+    const std::string fallback =
+        config::fallback_state_dir(loaded.spec->state_dir) + "/control.sock";
+    std::error_code ec;
+    if (!std::filesystem::exists(configured, ec) && std::filesystem::exists(fallback, ec)) {
+      return fallback;
+    }
+    return configured;
   }
   if (const char* env = std::getenv("VIGIL_SOCKET"); env != nullptr && *env != '\0') {
     return std::string(env);

@@ -23,6 +23,7 @@
 #include "common/asio_scheduler.hpp"
 #include "common/units.hpp"
 #include "config/loader.hpp"
+#include "config/state_dir.hpp"
 #include "daemon/asio_prober.hpp"
 #include "daemon/fault_injector.hpp"
 #include "daemon/hardware_watchdog.hpp"
@@ -117,6 +118,17 @@ class Daemon final : public http::ApiBackend {
         dds_timer_(scheduler_) {}
 
   int run() {
+    if (auto why = config::state_dir_unwritable(spec_.state_dir); !why.empty()) {
+      // A read-only root file system or a full disk must not keep the robot's software from
+      // running: supervise from a directory under /run instead, and say so.
+      configured_state_dir_ = spec_.state_dir;
+      state_dir_problem_ = why;
+      spec_.state_dir = config::fallback_state_dir(spec_.state_dir);
+      spdlog::critical(
+          "state_dir {} cannot be written ({}); running from {} instead: events, logs and "
+          "metric history kept there do not survive a reboot",
+          configured_state_dir_, why, spec_.state_dir);
+    }
     if (auto r = prepare_state_dir(); !r) {
       spdlog::critical("{}", r.error());
       return kExitSystem;
@@ -199,6 +211,17 @@ class Daemon final : public http::ApiBackend {
     publish_daemon_event(health::EventKind::daemon_started,
                          fmt::format("vigild {} started with {}", ::getpid(), spec_.source_file),
                          {{"pid", ::getpid()}, {"config", spec_.source_file}});
+    if (!configured_state_dir_.empty()) {
+      publish_daemon_event(
+          health::EventKind::warning,
+          fmt::format("state_dir {} cannot be written ({}); running from {}: what is kept there "
+                      "does not survive a reboot",
+                      configured_state_dir_, state_dir_problem_, spec_.state_dir),
+          {{"source", "state_dir"},
+           {"configured", configured_state_dir_},
+           {"error", state_dir_problem_},
+           {"running_from", spec_.state_dir}});
+    }
     std::vector<supervisor::ProcessRecord> previous;
     for (const auto& row : event_log_->processes()) {
       if (row.boot_id == boot_id_)
@@ -381,17 +404,25 @@ class Daemon final : public http::ApiBackend {
                          {{"orphan_pid", pid}, {"status", status.describe()}}, component);
   }
 
+  std::string effective_state_dir() const {
+    return configured_state_dir_.empty() ? spec_.state_dir
+                                         : config::fallback_state_dir(configured_state_dir_);
+  }
+
   json reload() {
     auto loaded = config::load_config_file(options_.config_path);
     if (!loaded.ok()) {
       return api::error_response("config has errors; nothing changed:\n" + loaded.format_errors());
     }
-    if (loaded.spec->state_dir != spec_.state_dir) {
+    const std::string configured =
+        configured_state_dir_.empty() ? spec_.state_dir : configured_state_dir_;
+    if (loaded.spec->state_dir != configured) {
       return api::error_response(
           fmt::format("state_dir changed ({} -> {}); that needs a vigild restart; nothing changed",
-                      spec_.state_dir, loaded.spec->state_dir));
+                      configured, loaded.spec->state_dir));
     }
     spec_ = *loaded.spec;
+    spec_.state_dir = effective_state_dir();
     auto changes = supervisor_->reload(spec_);
     resources_->reconfigure(spec_);
     if (topic_watcher_) topic_watcher_->reconcile(spec_);
@@ -570,6 +601,10 @@ class Daemon final : public http::ApiBackend {
                    {"notify_dropped", notify_dropped_},
                    {"notify_late", notify_late_},
                    {"event_log_write_errors", event_log_->write_errors()}};
+    if (!configured_state_dir_.empty()) {
+      daemon["state_dir_fallback"] = {{"configured", configured_state_dir_},
+                                      {"error", state_dir_problem_}};
+    }
     const auto& log_health = bus_->store_health();
     daemon["event_log"] = {{"writable", log_health.writable},
                            {"held_events", log_health.held},
@@ -1076,9 +1111,12 @@ class Daemon final : public http::ApiBackend {
   // Under systemd: READY=1 once started, and WATCHDOG=1 at half the unit's WatchdogSec, sent
   // from the event loop so a stuck loop is exactly what systemd's watchdog catches.
   void tell_systemd_ready() {
-    ::sd_notify(
-        0, fmt::format("READY=1\nSTATUS=supervising {}\nMAINPID={}", spec_.source_file, ::getpid())
-               .c_str());
+    const std::string status =
+        configured_state_dir_.empty()
+            ? fmt::format("supervising {}", spec_.source_file)
+            : fmt::format("STATE DIR NOT WRITABLE ({}), running from {}: supervising {}",
+                          state_dir_problem_, spec_.state_dir, spec_.source_file);
+    ::sd_notify(0, fmt::format("READY=1\nSTATUS={}\nMAINPID={}", status, ::getpid()).c_str());
     std::uint64_t usec = 0;
     if (::sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
       self_watchdog_interval_ = std::chrono::microseconds(usec / 2);
@@ -1091,7 +1129,9 @@ class Daemon final : public http::ApiBackend {
     self_watchdog_.arm_after(self_watchdog_interval_, [this] { ping_systemd_watchdog(); });
   }
 
-  config::SystemSpec spec_;
+  config::SystemSpec spec_;           // state_dir: the one in use (the fallback, if it had to be)
+  std::string configured_state_dir_;  // set when the configured state_dir could not be written
+  std::string state_dir_problem_;
   DaemonOptions options_;
   asio::io_context io_;
   AsioScheduler scheduler_;

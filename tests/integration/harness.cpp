@@ -141,7 +141,7 @@ void Vigild::start() {
 }
 
 void Vigild::open_stream() {
-  stream_ = connect_unix(state_dir() + "/control.sock");
+  stream_ = connect_unix(socket_path());
   ASSERT_TRUE(stream_.valid()) << "cannot connect to the control socket";
   const std::int64_t after = events_.empty() ? 0 : events_.back()["id"].get<std::int64_t>();
   write_all(
@@ -229,7 +229,7 @@ std::vector<json> Vigild::events_of(const std::string& component, const std::str
 }
 
 json Vigild::request(const json& r) {
-  UniqueFd fd = connect_unix(state_dir() + "/control.sock");
+  UniqueFd fd = connect_unix(socket_path());
   if (!fd.valid()) return json{{"ok", false}, {"error", "cannot connect"}};
   write_all(fd.get(), r.dump() + "\n");
   std::string buffer;

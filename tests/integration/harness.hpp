@@ -35,6 +35,11 @@ class Vigild {
   const std::string& dir() const { return dir_; }
   std::string config_path() const { return dir_ + "/robot.yaml"; }
   std::string state_dir() const { return dir_ + "/state"; }
+  // vigild's control socket: state_dir()/control.sock unless a test moved it.
+  std::string socket_path() const {
+    return socket_path_.empty() ? state_dir() + "/control.sock" : socket_path_;
+  }
+  void set_socket_path(std::string path) { socket_path_ = std::move(path); }
 
   json request(const json& request);  // one request, one reply
   json status() { return request({{"cmd", "status"}}); }
@@ -62,6 +67,7 @@ class Vigild {
   bool read_stream(std::chrono::milliseconds budget);
 
   std::string dir_;
+  std::string socket_path_;
   pid_t pid_ = 0;
   UniqueFd pidfd_;
   UniqueFd stream_;

@@ -1,6 +1,8 @@
 // vigild with a full state directory: a real tmpfs of a few MiB mounted as its state_dir
 // (root only), filled up while a component crashes and restarts. Supervision must go on, the
 // failure must be said loudly, and once there is room again every event is in the log.
+#include "config/state_dir.hpp"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -27,6 +29,10 @@ class SmallDisk {
     if (::mount("tmpfs", path.c_str(), "tmpfs", 0, ("size=" + size).c_str()) != 0) {
       error_ = std::string("mount tmpfs: ") + std::strerror(errno) + " (this test needs root)";
     }
+  }
+  // Read-only from now on (nothing may be open for writing on it).
+  bool make_read_only() {
+    return ::mount(nullptr, path_.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr) == 0;
   }
   ~SmallDisk() {
     if (error_.empty()) ::umount2(path_.c_str(), MNT_DETACH);
@@ -128,6 +134,49 @@ root:
     EXPECT_TRUE(pids_logged.count(pid)) << "the spawn of pid " << pid << " is not in the log";
   }
   EXPECT_TRUE(warning_logged) << "the warning itself is kept";
+}
+
+TEST(StateDir, AReadOnlyStateDirAtStartIsReplacedByOneUnderRunAndSaidLoudly) {
+  Vigild v(R"(
+state_dir: @DIR@/ro/state
+root:
+  children:
+    - name: worker
+      command: [/bin/sleep, "3600"]
+)");
+  SmallDisk disk(v.dir() + "/ro", "1m");
+  ASSERT_EQ(disk.error(), "");
+  std::filesystem::create_directories(v.dir() + "/ro/state");
+  ASSERT_TRUE(disk.make_read_only()) << std::strerror(errno);
+  const std::string configured = v.dir() + "/ro/state";
+  const std::string fallback = config::fallback_state_dir(configured);
+  std::filesystem::remove_all(fallback);
+  v.set_socket_path(fallback + "/control.sock");
+  v.start();
+
+  // The robot runs.
+  v.wait_for("worker", "spawned");
+  auto warning = v.wait_for(
+      [](const json& e) {
+        return e.value("kind", "") == "warning" && e["detail"].value("source", "") == "state_dir";
+      },
+      10s);
+  EXPECT_EQ(warning["detail"]["configured"], configured) << warning.dump();
+  EXPECT_EQ(warning["detail"]["running_from"], fallback) << warning.dump();
+  EXPECT_NE(warning["detail"].value("error", "").find("Read-only file system"), std::string::npos)
+      << warning.dump();
+  auto daemon = v.status()["daemon"];
+  EXPECT_EQ(daemon["state_dir"], fallback);
+  EXPECT_EQ(daemon["state_dir_fallback"]["configured"], configured);
+  EXPECT_NE(v.vigild_output().find("cannot be written"), std::string::npos);
+
+  // The command line finds it from the config alone, and says it too.
+  auto cli = run_command({bin("vigil"), "--config", v.config_path(), "status"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.output;
+  EXPECT_NE(cli.output.find("worker"), std::string::npos) << cli.output;
+  EXPECT_NE(cli.output.find("state dir NOT WRITABLE"), std::string::npos) << cli.output;
+  EXPECT_EQ(v.stop(), 0);
+  std::filesystem::remove_all(fallback);
 }
 
 }  // namespace
