@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -72,6 +74,32 @@ std::vector<std::string> PidfdRunner::base_environment() const {
   return env;
 }
 
+namespace {
+
+// The largest pipe buffer an unprivileged process may ask for (fs.pipe-max-size), at most
+// 1 MiB; read once.
+int wanted_pipe_size() {
+  static const int size = [] {
+    int max = 1 << 20;
+    if (FILE* f = std::fopen("/proc/sys/fs/pipe-max-size", "r")) {
+      if (std::fscanf(f, "%d", &max) != 1) max = 1 << 20;
+      std::fclose(f);
+    }
+    return std::min(max, 1 << 20);
+  }();
+  return size;
+}
+
+void grow_pipe(const std::string& component, int fd) {
+  if (::fcntl(fd, F_SETPIPE_SZ, wanted_pipe_size()) < 0) {
+    // Over the user's pipe-user-pages-soft, for instance: the default 64 KiB still works.
+    spdlog::debug("{}: output fifo stays at its default size: F_SETPIPE_SZ: {}", component,
+                  std::strerror(errno));
+  }
+}
+
+}  // namespace
+
 PidfdRunner::Capture& PidfdRunner::capture_for(const config::ComponentSpec& spec) {
   auto& slot = captures_[spec.name];
   if (slot) {
@@ -83,8 +111,10 @@ PidfdRunner::Capture& PidfdRunner::capture_for(const config::ComponentSpec& spec
                                                    spec.output);
   // A named FIFO rather than a pipe, opened read-write for the child: the child then counts
   // as a reader of its own output, so if vigild is killed its next write does not raise
-  // SIGPIPE (it blocks once 64 KiB are buffered), and a restarted vigild reopens the FIFO by
-  // name and drains it. Adoption keeps the output as well as the process.
+  // SIGPIPE, and a restarted vigild reopens the FIFO by name and drains it. Adoption keeps
+  // the output as well as the process. The FIFO holds up to 1 MiB (fs.pipe-max-size) rather
+  // than the default 64 KiB, so a chatty component goes on writing while vigild is down: it
+  // would block only past that.
   const std::string fifo = options_.run_dir + "/" + spec.name + ".out";
   if (::mkfifo(fifo.c_str(), 0600) != 0 && errno != EEXIST) {
     spdlog::error("{}: cannot create output fifo {}: {}", spec.name, fifo, std::strerror(errno));
@@ -98,6 +128,7 @@ PidfdRunner::Capture& PidfdRunner::capture_for(const config::ComponentSpec& spec
     if (write_fd >= 0) ::close(write_fd);
     return *slot;
   }
+  grow_pipe(spec.name, write_fd);
   slot->write_end.reset(write_fd);
   slot->read_end = std::make_unique<asio::posix::stream_descriptor>(io_, read_fd);
   read_loop(*slot->read_end, slot->buffer, *slot->log);

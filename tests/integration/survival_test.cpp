@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -218,6 +219,39 @@ TEST(Survival, ASecondProcessOfAComponentIsStoppedNotAdopted) {
   EXPECT_EQ(info.si_status, SIGKILL);
   EXPECT_EQ(component_processes(v.state_dir())["steady"], std::vector<pid_t>{pid});
   EXPECT_NE(pid, stray_pid);
+}
+
+// While vigild is down nobody reads a component's output: it must neither die (SIGPIPE) nor
+// block on a chatty burst. Its output FIFO holds 1 MiB (the default pipe would block at 64 KiB),
+// and the next vigild drains it into the log, losing nothing.
+TEST(Survival, AChattyComponentDoesNotBlockWhileVigildIsDownAndItsOutputIsKept) {
+  Vigild v(R"(
+root:
+  children:
+    - name: chatty
+      command: [/bin/sh, -c, "while [ ! -e @DIR@/go ]; do sleep 0.05; done; head -c 409600 /dev/zero | tr -c y x | fold -w 99; echo; echo all-written; touch @DIR@/wrote; exec sleep 3600"]
+)");
+  v.start();
+  const pid_t pid = v.wait_for("chatty", "spawned")["detail"]["pid"].get<pid_t>();
+  v.kill9();
+  std::ofstream(v.dir() + "/go") << "go\n";
+  // 400 KiB written with nobody reading: the writer must get through it.
+  EXPECT_TRUE(v.poll_until([&] { return std::filesystem::exists(v.dir() + "/wrote"); }, 10s))
+      << "the component blocked on its output while vigild was down";
+  EXPECT_TRUE(process_alive(pid));
+
+  const std::int64_t before = v.events().back()["id"].get<std::int64_t>();
+  v.start();
+  EXPECT_EQ(v.wait_for("chatty", "adopted", 10s, before)["detail"]["pid"], pid);
+  const std::string log = v.state_dir() + "/logs/chatty.log";
+  auto contents = [&] {
+    std::ifstream in(log);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  EXPECT_TRUE(
+      v.poll_until([&] { return contents().find("all-written") != std::string::npos; }, 10s));
+  const std::string text = contents();
+  EXPECT_GE(std::count(text.begin(), text.end(), 'x'), 409600) << "output was lost";
 }
 
 }  // namespace
