@@ -4,6 +4,7 @@
 target_sources(vigil_core PRIVATE
   ${PROJECT_SOURCE_DIR}/src/daemon/fault_injector.cpp
   ${PROJECT_SOURCE_DIR}/src/daemon/network_fault.cpp
+  ${PROJECT_SOURCE_DIR}/src/chaos/hog.cpp
 )
 if(VIGIL_TESTS)
   target_sources(vigil_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/tests/daemon/network_fault_test.cpp)

@@ -26,7 +26,7 @@ constexpr std::array<std::pair<Command, std::string_view>, 14> kCommands{{
     {Command::chaos, "chaos"},
 }};
 
-constexpr std::array<std::pair<ChaosFault, std::string_view>, 7> kChaosFaults{{
+constexpr std::array<std::pair<ChaosFault, std::string_view>, 9> kChaosFaults{{
     {ChaosFault::list, "list"},
     {ChaosFault::kill, "kill"},
     {ChaosFault::hang, "hang"},
@@ -34,15 +34,18 @@ constexpr std::array<std::pair<ChaosFault, std::string_view>, 7> kChaosFaults{{
     {ChaosFault::heartbeat_loss, "heartbeat_loss"},
     {ChaosFault::partition, "partition"},
     {ChaosFault::packet_loss, "packet_loss"},
+    {ChaosFault::cpu_hog, "cpu_hog"},
+    {ChaosFault::memory_hog, "memory_hog"},
 }};
 
 constexpr std::string_view kFaultNames =
-    "kill, hang, slow, heartbeat_loss, partition, packet_loss or list";
+    "kill, hang, slow, heartbeat_loss, partition, packet_loss, cpu_hog, memory_hog or list";
 
 // Fields only `chaos` takes; every other command rejects them as unknown.
 bool is_chaos_field(std::string_view key) {
   return key == "fault" || key == "duration_ms" || key == "signal" || key == "group" ||
-         key == "period_ms" || key == "duty" || key == "loss_percent";
+         key == "period_ms" || key == "duty" || key == "loss_percent" || key == "cpus" ||
+         key == "bytes";
 }
 
 // A fault is refused unless every parameter given applies to it and is in range: a typo in a
@@ -71,6 +74,8 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
     if (key == "signal" || key == "group") return c.fault == ChaosFault::kill;
     if (key == "duration_ms") return is_timed(c.fault);
     if (key == "loss_percent") return c.fault == ChaosFault::packet_loss;
+    if (key == "cpus") return c.fault == ChaosFault::cpu_hog;
+    if (key == "bytes") return c.fault == ChaosFault::memory_hog;
     return c.fault == ChaosFault::slow;  // period_ms, duty
   };
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -131,6 +136,22 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
     c.loss_percent = l->get<double>();
   } else if (c.fault == ChaosFault::packet_loss) {
     return make_error("fault 'packet_loss' needs \"loss_percent\" (e.g. 20)");
+  }
+  if (auto n = j.find("cpus"); n != j.end()) {
+    if (!n->is_number_integer() || n->get<std::int64_t>() < 1 || n->get<std::int64_t>() > 64) {
+      return make_error("\"cpus\" must be an integer from 1 to 64");
+    }
+    c.cpus = n->get<int>();
+  }
+  constexpr std::uint64_t kMaxHogBytes = 64ULL << 30;
+  if (auto b = j.find("bytes"); b != j.end()) {
+    if (!b->is_number_unsigned() || b->get<std::uint64_t>() < 1 ||
+        b->get<std::uint64_t>() > kMaxHogBytes) {
+      return make_error("\"bytes\" must be an integer from 1 to 68719476736 (64 GiB)");
+    }
+    c.bytes = b->get<std::uint64_t>();
+  } else if (c.fault == ChaosFault::memory_hog) {
+    return make_error("fault 'memory_hog' needs \"bytes\" (how much memory to hold)");
   }
   return c;
 }

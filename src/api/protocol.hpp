@@ -31,7 +31,17 @@ enum class Command {
 
 // `chaos`: one fault injected into a running component by vigild (`vigil chaos`), or `list`
 // of the faults still running.
-enum class ChaosFault { list, kill, hang, slow, heartbeat_loss, partition, packet_loss };
+enum class ChaosFault {
+  list,
+  kill,
+  hang,
+  slow,
+  heartbeat_loss,
+  partition,
+  packet_loss,
+  cpu_hog,
+  memory_hog
+};
 
 struct ChaosRequest {
   ChaosFault fault = ChaosFault::list;
@@ -41,6 +51,8 @@ struct ChaosRequest {
   std::chrono::milliseconds period{100};  // slow: one stop/continue cycle
   double duty = 0.5;                      // slow: the fraction of each period stopped
   double loss_percent = 0;                // packet_loss: the share of datagrams dropped
+  int cpus = 1;                           // cpu_hog: spinning threads
+  std::uint64_t bytes = 0;                // memory_hog: memory touched and held
 };
 
 std::string_view to_string(ChaosFault f);

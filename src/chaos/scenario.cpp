@@ -138,7 +138,7 @@ class Parser {
                                                       "heartbeat_loss", "partition", "packet_loss"};
           if (!known.count(f.fault)) {
             error(v, fmt::format("unknown fault '{}' (kill, hang, slow, heartbeat_loss, "
-                                 "partition or packet_loss)",
+                                 "partition, packet_loss, cpu_hog or memory_hog)",
                                  f.fault));
           }
         } else if (key == "weight") {
@@ -157,14 +157,26 @@ class Parser {
           if (auto x = number(v, "duty", 0.01, 0.99)) f.duty = *x;
         } else if (key == "loss") {
           if (auto x = percent(v, "loss")) f.loss_percent = *x;
+        } else if (key == "cpus") {
+          if (auto x = number(v, "cpus", 1, 64)) f.cpus = static_cast<int>(*x);
+        } else if (key == "size") {
+          auto bytes = v.IsScalar() ? parse_size(v.Scalar()) : std::nullopt;
+          if (bytes && *bytes > 0) {
+            f.bytes = *bytes;
+          } else {
+            error(v, "size must be a size such as 200MiB");
+          }
         } else {
           error(it->first, fmt::format("unknown key '{}' in a fault (fault, weight, targets, for, "
-                                       "signal, period, duty, loss)",
+                                       "signal, period, duty, loss, cpus, size)",
                                        key));
         }
       }
       if (f.fault == "packet_loss" && !item["loss"]) {
         error(item, "a packet_loss fault needs `loss:` (e.g. 20%)");
+      }
+      if (f.fault == "memory_hog" && !item["size"]) {
+        error(item, "a memory_hog fault needs `size:` (e.g. 200MiB)");
       }
       if (f.fault.empty() && !item["fault"]) error(item, "a fault needs `fault:` (its kind)");
       if (f.fault != "kill" && !f.fault.empty() && !has_for) {
@@ -200,6 +212,8 @@ nlohmann::json injection_request(const FaultSpec& fault, const std::string& targ
     r["duty"] = fault.duty;
   }
   if (fault.fault == "packet_loss") r["loss_percent"] = fault.loss_percent;
+  if (fault.fault == "cpu_hog") r["cpus"] = fault.cpus;
+  if (fault.fault == "memory_hog") r["bytes"] = fault.bytes;
   return r;
 }
 

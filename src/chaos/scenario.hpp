@@ -17,6 +17,8 @@
 //     - {fault: kill, signal: SIGSEGV, targets: [battery]}
 //     - {fault: partition, for: 3s}                # the node's DDS datagrams dropped
 //     - {fault: packet_loss, for: 10s, loss: 20%}
+//     - {fault: cpu_hog, for: 10s, cpus: 2}         # helpers counted in the node's tree
+//     - {fault: memory_hog, for: 10s, size: 200MiB}
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -30,7 +32,8 @@
 namespace vigil::chaos {
 
 struct FaultSpec {
-  std::string fault;  // kill | hang | slow | heartbeat_loss | partition | packet_loss
+  std::string fault;  // kill | hang | slow | heartbeat_loss | partition | packet_loss | cpu_hog |
+                      // memory_hog
   double weight = 1.0;
   std::vector<std::string> targets;                  // empty: the scenario's
   Duration duration{};                               // hang, slow, heartbeat_loss
@@ -38,6 +41,8 @@ struct FaultSpec {
   Duration period = std::chrono::milliseconds(100);  // slow
   double duty = 0.5;                                 // slow
   double loss_percent = 0;                           // packet_loss
+  int cpus = 1;                                      // cpu_hog
+  std::uint64_t bytes = 0;                           // memory_hog
   int line = 0;
 };
 

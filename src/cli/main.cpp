@@ -217,6 +217,8 @@ struct ChaosOptions {
   std::string duty;    // --duty: "50%" or "0.5"
   std::string period;  // --period: "100ms"
   std::string loss;    // --loss: "20%" or "20"
+  int cpus = 1;        // --cpus
+  std::string size;    // --size: "200MiB"
 };
 
 std::optional<std::int64_t> chaos_milliseconds(const std::string& option, const std::string& text,
@@ -270,6 +272,19 @@ std::optional<json> chaos_request(const std::string& fault, const std::string& n
   auto duration = chaos_milliseconds("--for", o.for_duration, 1, api::kMaxChaosDuration.count());
   if (!duration) return std::nullopt;
   request["duration_ms"] = *duration;
+  if (fault == "cpu_hog") {
+    request["cpus"] = o.cpus;
+    return request;
+  }
+  if (fault == "memory_hog") {
+    auto bytes = parse_size(o.size);
+    if (!bytes || *bytes == 0) {
+      std::cerr << "vigil: --size '" << o.size << "' is not a size (e.g. 200MiB)\n";
+      return std::nullopt;
+    }
+    request["bytes"] = *bytes;
+    return request;
+  }
   if (fault == "packet_loss") {
     std::string number = o.loss;
     if (!number.empty() && number.back() == '%') number.pop_back();
@@ -470,8 +485,15 @@ int main(int argc, char** argv) {
       "packet-loss", "drop a share of the UDP datagrams to or from the component's sockets");
   chaos_packet_loss->add_option("--loss", chaos_options.loss, "the share dropped: 20% or 20")
       ->required();
-  for (auto* sub :
-       {chaos_hang, chaos_slow, chaos_heartbeat_loss, chaos_partition, chaos_packet_loss}) {
+  auto* chaos_cpu_hog = chaos->add_subcommand(
+      "cpu-hog", "spin CPUs in a helper counted in the component's process tree for a while");
+  chaos_cpu_hog->add_option("--cpus", chaos_options.cpus, "spinning threads (default 1)")
+      ->check(CLI::Range(1, 64));
+  auto* chaos_memory_hog = chaos->add_subcommand(
+      "memory-hog", "hold memory in a helper counted in the component's process tree");
+  chaos_memory_hog->add_option("--size", chaos_options.size, "how much: 200MiB")->required();
+  for (auto* sub : {chaos_hang, chaos_slow, chaos_heartbeat_loss, chaos_partition,
+                    chaos_packet_loss, chaos_cpu_hog, chaos_memory_hog}) {
     sub->add_option("NAME", name, "the component")->required();
     sub->add_option("--for", chaos_options.for_duration, "how long (e.g. 3s)")->required();
   }
@@ -637,6 +659,8 @@ int main(int argc, char** argv) {
                               : *chaos_slow        ? "slow"
                               : *chaos_partition   ? "partition"
                               : *chaos_packet_loss ? "packet_loss"
+                              : *chaos_cpu_hog     ? "cpu_hog"
+                              : *chaos_memory_hog  ? "memory_hog"
                                                    : "heartbeat_loss";
     auto request = chaos_request(fault, name, chaos_options);
     if (!request) return kUsage;

@@ -175,7 +175,15 @@ class Daemon final : public http::ApiBackend {
     faults_ = std::make_unique<FaultInjector>(
         FaultInjector::Dependencies{scheduler_, *supervisor_, *runner_,
                                     [this](health::Event e) { bus_->publish(std::move(e)); },
-                                    network_table_prefix(spec_.state_dir)});
+                                    network_table_prefix(spec_.state_dir),
+                                    [this](const std::string& component, pid_t helper, bool on) {
+                                      if (!resources_) return;
+                                      if (on) {
+                                        resources_->attach(component, helper);
+                                      } else {
+                                        resources_->detach(helper);
+                                      }
+                                    }});
     resources_ =
         std::make_unique<ResourceWatcher>(scheduler_, *supervisor_, *runner_, spec_,
                                           [this](health::Event e) { bus_->publish(std::move(e)); });

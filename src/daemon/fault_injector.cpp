@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,9 +13,11 @@
 #include <optional>
 #include <vector>
 
+#include "chaos/hog.hpp"
 #include "common/units.hpp"
 #include "daemon/network_fault.hpp"
 #include "process/proc_stat.hpp"
+#include "process/spawn.hpp"
 
 namespace vigil::daemon {
 namespace {
@@ -53,6 +58,10 @@ json parameters_of(const api::ChaosRequest& r) {
       return {{"duration_ms", r.duration.count()}};
     case ChaosFault::packet_loss:
       return {{"duration_ms", r.duration.count()}, {"loss_percent", r.loss_percent}};
+    case ChaosFault::cpu_hog:
+      return {{"duration_ms", r.duration.count()}, {"cpus", r.cpus}};
+    case ChaosFault::memory_hog:
+      return {{"duration_ms", r.duration.count()}, {"bytes", r.bytes}};
     case ChaosFault::list:
       break;
   }
@@ -79,6 +88,7 @@ struct FaultInjector::Injection {
   bool stopped = false;             // slow: in the stopped part of a cycle
   std::optional<NftTable> network;  // partition, packet_loss
   std::vector<std::uint16_t> ports;
+  std::optional<process::SpawnedProcess> helper;  // cpu_hog, memory_hog
 };
 
 FaultInjector::FaultInjector(Dependencies deps) : deps_(std::move(deps)) {
@@ -193,6 +203,24 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
                          r.loss_percent, i.component, duration, *ports, i.pid);
       break;
     }
+    case ChaosFault::cpu_hog:
+    case ChaosFault::memory_hog: {
+      auto helper = start_hog(i);
+      if (!helper) return make_error(helper.error());
+      reason =
+          r.fault == ChaosFault::cpu_hog
+              ? fmt::format(
+                    "chaos: cpu hog in {}'s process tree for {}: {} spinning "
+                    "thread(s) (helper pid {})",
+                    i.component, duration, r.cpus, *helper)
+              : fmt::format(
+                    "chaos: memory hog in {}'s process tree for {}: {} held (helper "
+                    "pid {})",
+                    i.component, duration,
+                    fmt::format("{:.1f} MiB", static_cast<double>(r.bytes) / (1024.0 * 1024.0)),
+                    *helper);
+      break;
+    }
     case ChaosFault::kill:
     case ChaosFault::list:
       return make_error("not a timed fault");
@@ -203,6 +231,7 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
                  {"until_us", i.until_wall_us}};
   detail.update(parameters_of(r));
   if (i.network) detail["ports"] = i.ports;
+  if (i.helper) detail["helper_pid"] = i.helper->pid;
   publish(i.component, health::EventKind::fault_injected, state, reason, detail);
 
   const std::string component = i.component;
@@ -214,7 +243,9 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
                 {"until_us", i.until_wall_us}};
   running_[component] = std::move(injection);
   if (r.fault == ChaosFault::slow) slow_cycle(*running_[component], /*stop_now=*/true);
-  if (running_[component]->network) watch_replacement(*running_[component]);
+  if (running_[component]->network || running_[component]->helper) {
+    watch_replacement(*running_[component]);
+  }
   return reply;
 }
 
@@ -236,6 +267,24 @@ Result<std::string> FaultInjector::cut_network(Injection& i) {
   std::string ports;
   for (auto p : i.ports) ports += (ports.empty() ? "" : ",") + std::to_string(p);
   return ports;
+}
+
+// The helper: vigild itself again (/proc/self/exe --chaos-hog ...), in a session of its own
+// that the resource monitors count in the component's tree.
+Result<pid_t> FaultInjector::start_hog(Injection& i) {
+  process::SpawnRequest request;
+  const bool cpu = i.request.fault == ChaosFault::cpu_hog;
+  request.argv = {
+      "/proc/self/exe", chaos::kHogFlag, cpu ? "cpu" : "memory",
+      std::to_string(cpu ? static_cast<std::uint64_t>(i.request.cpus) : i.request.bytes)};
+  request.env = {"VIGIL_CHAOS_PARENT=" + std::to_string(::getpid())};
+  auto spawned = process::spawn(request);
+  if (!spawned.process) {
+    return make_error(fmt::format("cannot start the hog: {}", spawned.error.message));
+  }
+  i.helper = std::move(*spawned.process);
+  if (deps_.attach_helper) deps_.attach_helper(i.component, i.helper->pid, true);
+  return i.helper->pid;
 }
 
 // A network fault is about the process that held the ports: once it is replaced (a restart
@@ -291,6 +340,15 @@ void FaultInjector::finish(const std::string& component, const std::string& why_
     deps_.supervisor.unmute_heartbeats(component);
     undone = true;
     how = "heartbeats are accepted again";
+  } else if (i.helper) {
+    // SIGKILL through the pidfd (the pid cannot have been reused), then reaped.
+    ::syscall(SYS_pidfd_send_signal, i.helper->pidfd.get(), SIGKILL, nullptr, 0);
+    siginfo_t info{};
+    ::waitid(P_PIDFD, static_cast<id_t>(i.helper->pidfd.get()), &info, WEXITED);
+    if (deps_.attach_helper) deps_.attach_helper(component, i.helper->pid, false);
+    how = fmt::format("helper pid {} ended", i.helper->pid);
+    i.helper.reset();
+    undone = true;
   } else if (i.network) {
     if (auto c = i.network->counters()) {
       counters = {{"datagrams_seen", c->seen}, {"datagrams_dropped", c->dropped}};

@@ -15,6 +15,10 @@
 //                   duration (nftables, daemon/network_fault.hpp); ends early when the
 //                   process is replaced
 //   packet_loss     the same for a random share of them
+//   cpu_hog         a helper process (vigild itself, --chaos-hog) spinning N threads, counted
+//                   in the component's process tree by the resource monitors, for a duration;
+//                   ends early when the process is replaced
+//   memory_hog      the same holding BYTES of touched memory
 //
 // At most one timed fault per component at a time, so a detection matches one injection.
 // Runs on the event loop, like everything it touches.
@@ -45,6 +49,8 @@ class FaultInjector {
     // Names this vigild's nftables tables apart from another vigild's on the same host; the
     // leftovers of a vigild killed during a network fault are removed at construction.
     std::string network_table_prefix = "vigil_chaos_";
+    // Counts (true) or stops counting (false) a helper's session in a component's tree.
+    std::function<void(const std::string& component, pid_t helper, bool attach)> attach_helper;
   };
 
   explicit FaultInjector(Dependencies deps);
@@ -69,6 +75,7 @@ class FaultInjector {
   Result<nlohmann::json> start_timed(std::unique_ptr<Injection> injection);
   void slow_cycle(Injection& injection, bool stop_now);
   Result<std::string> cut_network(Injection& injection);
+  Result<pid_t> start_hog(Injection& injection);
   void watch_replacement(Injection& injection);
   void finish(const std::string& component, const std::string& why_early = {});
   bool still_same_process(const Injection& injection) const;

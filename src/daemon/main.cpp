@@ -4,11 +4,15 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "chaos/hog.hpp"
 #include "config/loader.hpp"
 #include "daemon/daemon.hpp"
 
 int main(int argc, char** argv) {
   using namespace vigil;
+  if (argc >= 2 && std::string(argv[1]) == chaos::kHogFlag) {
+    return chaos::run_hog(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app{"vigild: launches, watches and restarts a robot's programs"};
   std::string config_path;
   std::string log_level = "info";

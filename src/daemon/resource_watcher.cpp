@@ -67,7 +67,13 @@ void ResourceWatcher::tick() {
   std::vector<pid_t> roots;
   roots.reserve(targets.size());
   for (const auto& t : targets) roots.push_back(t.pid);
-  const auto samples = sampler_.sample(roots, now);
+  std::vector<std::pair<pid_t, pid_t>> attached;
+  for (const auto& [leader, component] : attached_) {
+    for (const auto& t : targets) {
+      if (t.name == component) attached.emplace_back(leader, t.pid);
+    }
+  }
+  const auto samples = sampler_.sample(roots, now, attached);
   std::map<std::string, Watched> next;
   for (std::size_t i = 0; i < targets.size() && i < samples.size(); ++i) {
     const auto& target = targets[i];

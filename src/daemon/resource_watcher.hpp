@@ -51,6 +51,11 @@ class ResourceWatcher {
                          const nlohmann::json& host)>;
   void on_tick(TickObserver observer) { tick_observer_ = std::move(observer); }
 
+  // The session led by `leader` (a helper vigild started on the component's behalf: a chaos
+  // hog) counts in `component`'s tree until detached.
+  void attach(const std::string& component, pid_t leader) { attached_[leader] = component; }
+  void detach(pid_t leader) { attached_.erase(leader); }
+
   // Runs a monitor's hook (argv in `outcome.hook`) with VIGIL_COMPONENT, VIGIL_MONITOR,
   // VIGIL_LEVEL and VIGIL_REASON set; its end is a hook_finished event. Topic monitors use it
   // too.
@@ -75,6 +80,7 @@ class ResourceWatcher {
   Emit emit_;
   Timer timer_;
   resources::ProcessTreeSampler sampler_;
+  std::map<pid_t, std::string> attached_;  // session leader -> component
   resources::HostSampler host_sampler_;
   std::unique_ptr<resources::HostMonitors> host_monitors_;
   std::map<std::string, Watched> watched_;

@@ -315,7 +315,9 @@ void ProcessTreeSampler::read_io(Process& process, std::uint64_t& read_bytes,
   write_bytes += io_counter(text, "write_bytes:");
 }
 
-std::vector<TreeSample> ProcessTreeSampler::sample(const std::vector<pid_t>& roots, TimePoint now) {
+std::vector<TreeSample> ProcessTreeSampler::sample(
+    const std::vector<pid_t>& roots, TimePoint now,
+    const std::vector<std::pair<pid_t, pid_t>>& attached) {
   const std::uint64_t scan_start_ticks = boot_ticks_now();
   scan_proc();
 
@@ -324,6 +326,12 @@ std::vector<TreeSample> ProcessTreeSampler::sample(const std::vector<pid_t>& roo
   root_index.reserve(roots.size());
   for (std::size_t i = 0; i < roots.size(); ++i) {
     if (roots[i] > 0) root_index.emplace_back(roots[i], static_cast<int>(i));
+  }
+  for (const auto& [leader, root] : attached) {
+    const auto it = std::find(roots.begin(), roots.end(), root);
+    if (leader > 0 && it != roots.end()) {
+      root_index.emplace_back(leader, static_cast<int>(it - roots.begin()));
+    }
   }
   std::sort(root_index.begin(), root_index.end());
   const auto tree_of_root = [&](pid_t pid) {

@@ -83,7 +83,10 @@ class ProcessTreeSampler {
   // still left in its session (often none). `now` is the monotonic time of the call.
   // Rates are computed against the previous call, so one sampler serves one periodic caller
   // that passes all its roots every time.
-  std::vector<TreeSample> sample(const std::vector<pid_t>& roots, TimePoint now);
+  // `attached`: {session leader, root} pairs: the processes of that session count in that
+  // root's tree too (a helper vigild started on a component's behalf, such as a chaos hog).
+  std::vector<TreeSample> sample(const std::vector<pid_t>& roots, TimePoint now,
+                                 const std::vector<std::pair<pid_t, pid_t>>& attached = {});
 
  private:
   struct Process {

@@ -158,10 +158,12 @@ TEST(Protocol, ParsesChaos) {
 TEST(Protocol, RejectsBadChaosParameters) {
   const std::pair<const char*, const char*> cases[] = {
       {R"({"cmd":"chaos"})",
-       "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss, partition, packet_loss or list"},
+       "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss, partition, packet_loss, "
+       "cpu_hog, memory_hog or list"},
       {R"({"cmd":"chaos","fault":3})", "\"fault\" must be a string"},
       {R"({"cmd":"chaos","fault":"freeze","name":"a"})",
-       "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss or list)"},
+       "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss, cpu_hog, "
+       "memory_hog or list)"},
       {R"({"cmd":"chaos","fault":"hang"})", "fault 'hang' needs \"name\" (a component)"},
       {R"({"cmd":"chaos","fault":"list","name":"a"})", "fault 'list' takes no \"name\""},
       {R"({"cmd":"chaos","fault":"hang","name":"a"})",
@@ -202,6 +204,14 @@ TEST(Protocol, RejectsBadChaosParameters) {
        "\"loss_percent\" must be a number above 0 and at most 100"},
       {R"({"cmd":"chaos","fault":"partition","name":"a","duration_ms":1000,"loss_percent":5})",
        "\"loss_percent\" does not apply to fault 'partition'"},
+      {R"({"cmd":"chaos","fault":"memory_hog","name":"a","duration_ms":1000})",
+       "fault 'memory_hog' needs \"bytes\" (how much memory to hold)"},
+      {R"({"cmd":"chaos","fault":"memory_hog","name":"a","duration_ms":1000,"bytes":-5})",
+       "\"bytes\" must be an integer from 1 to 68719476736 (64 GiB)"},
+      {R"({"cmd":"chaos","fault":"cpu_hog","name":"a","duration_ms":1000,"cpus":0})",
+       "\"cpus\" must be an integer from 1 to 64"},
+      {R"({"cmd":"chaos","fault":"cpu_hog","name":"a","duration_ms":1000,"bytes":10})",
+       "\"bytes\" does not apply to fault 'cpu_hog'"},
       {R"({"cmd":"chaos","fault":"partition","name":"a"})",
        "fault 'partition' needs \"duration_ms\" (how long it lasts)"},
       {R"({"cmd":"chaos","fault":"slow","name":"a","duration_ms":1000,"duty":0})",

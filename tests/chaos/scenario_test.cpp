@@ -57,8 +57,8 @@ TEST(Scenario, ParsesFaultsAndDefaults) {
 TEST(Scenario, OnePreciseErrorPerMistake) {
   const std::pair<const char*, const char*> cases[] = {
       {"faults: [{fault: melt}]",
-       "s.yaml:1:18: error: unknown fault 'melt' (kill, hang, slow, heartbeat_loss, partition or "
-       "packet_loss)"},
+       "s.yaml:1:18: error: unknown fault 'melt' (kill, hang, slow, heartbeat_loss, partition, "
+       "packet_loss, cpu_hog or memory_hog)"},
       {"faults: [{fault: packet_loss, for: 1s}]",
        "s.yaml:1:10: error: a packet_loss fault needs `loss:` (e.g. 20%)"},
       {"faults: [{fault: packet_loss, for: 1s, loss: 120%}]",

@@ -318,9 +318,9 @@ root:
             "'sensors' is a group: chaos targets one component at a time");
   EXPECT_EQ(error_of({{"cmd", "chaos"}, {"fault", "hang"}, {"name", "lidar"}}),
             "fault 'hang' needs \"duration_ms\" (how long it lasts)");
-  EXPECT_EQ(
-      error_of({{"cmd", "chaos"}, {"fault", "freeze"}, {"name", "lidar"}}),
-      "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss or list)");
+  EXPECT_EQ(error_of({{"cmd", "chaos"}, {"fault", "freeze"}, {"name", "lidar"}}),
+            "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss, "
+            "cpu_hog, memory_hog or list)");
 
   // One timed fault per component at a time; another component is fine.
   auto first =
@@ -404,6 +404,71 @@ root:
   expect_after(stopped, cleared);
   EXPECT_TRUE(v.events_of("mapper", "stop_escalated").empty());
   EXPECT_EQ(v.stop(), 0);
+}
+
+// A memory hog is counted in the component's process tree: its rss monitor fails, the
+// component is restarted, and the hog ends with the process it was about.
+TEST(Chaos, AMemoryHogInAComponentsTreeTripsItsRssMonitorAndEndsWithTheRestart) {
+  Vigild v(R"(
+monitoring: {interval: 200ms}
+root:
+  children:
+    - name: mapper
+      command: [@BIN@/robot_sim, --heartbeat, 100ms]
+      ready: notify
+      resources:
+        rss: {warn: 40MiB, fail: 80MiB, for: 400ms}
+      backoff: {initial: 10ms, jitter: 0}
+)");
+  v.start();
+  auto ready = v.wait_for("mapper", "ready");
+  auto out = chaos(v, {"memory-hog", "mapper", "--for", "30s", "--size", "150MiB"});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  auto injected = v.wait_for("mapper", "fault_injected", 10s, ready["id"]);
+  const pid_t helper = injected["detail"]["helper_pid"].get<pid_t>();
+  EXPECT_EQ(injected["detail"]["bytes"], 150ull << 20);
+  auto exceeded = v.wait_for("mapper", "resource_exceeded", 15s, injected["id"]);
+  EXPECT_EQ(exceeded["failure"], "resource");
+  EXPECT_GE(exceeded["detail"]["sample"]["rss_bytes"].get<double>(), 80.0 * 1024 * 1024);
+  // The helper is part of the tree the sample was taken of.
+  const auto pids = exceeded["detail"]["sample"].value("pids", json::array());
+  EXPECT_NE(std::find(pids.begin(), pids.end(), helper), pids.end()) << exceeded.dump();
+  // The restart replaces the process: the hog ends there, well before its 30 s.
+  auto cleared = v.wait_for("mapper", "fault_cleared", 10s, injected["id"]);
+  EXPECT_EQ(cleared["detail"]["undone"], true);
+  EXPECT_LT(cleared["detail"]["lasted_ms"].get<int>(), 20000);
+  EXPECT_FALSE(process_alive(helper));
+  auto back = v.wait_for("mapper", "ready", 10s, exceeded["id"]);
+  v.follow_for(1s);
+  EXPECT_TRUE(v.events_of("mapper", "resource_exceeded").size() == 1u)
+      << "the new process is not charged with the old hog";
+}
+
+// A CPU hog for a component with a CPU warning: warned while it spins, cleared once it ends.
+TEST(Chaos, ACpuHogWarnsForTheComponentUntilItEnds) {
+  Vigild v(R"(
+monitoring: {interval: 200ms}
+root:
+  children:
+    - name: planner
+      command: [@BIN@/robot_sim, --heartbeat, 100ms]
+      ready: notify
+      resources:
+        cpu: {warn: 40%, for: 600ms}
+)");
+  v.start();
+  auto ready = v.wait_for("planner", "ready");
+  auto out = chaos(v, {"cpu-hog", "planner", "--for", "3s"});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  auto injected = v.wait_for("planner", "fault_injected", 10s, ready["id"]);
+  EXPECT_EQ(injected["detail"]["cpus"], 1);
+  auto warning = v.wait_for("planner", "warning", 10s, injected["id"]);
+  EXPECT_EQ(warning["detail"]["source"], "cpu") << warning.dump();
+  auto cleared = v.wait_for("planner", "fault_cleared", 10s, injected["id"]);
+  EXPECT_FALSE(process_alive(injected["detail"]["helper_pid"].get<pid_t>()));
+  auto calm = v.wait_for("planner", "warning_cleared", 10s, cleared["id"]);
+  EXPECT_EQ(calm["detail"]["source"], "cpu") << calm.dump();
+  EXPECT_EQ(v.component("planner")["restarts"], 0);
 }
 
 }  // namespace
