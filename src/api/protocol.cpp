@@ -26,7 +26,7 @@ constexpr std::array<std::pair<Command, std::string_view>, 14> kCommands{{
     {Command::chaos, "chaos"},
 }};
 
-constexpr std::array<std::pair<ChaosFault, std::string_view>, 9> kChaosFaults{{
+constexpr std::array<std::pair<ChaosFault, std::string_view>, 10> kChaosFaults{{
     {ChaosFault::list, "list"},
     {ChaosFault::kill, "kill"},
     {ChaosFault::hang, "hang"},
@@ -36,10 +36,12 @@ constexpr std::array<std::pair<ChaosFault, std::string_view>, 9> kChaosFaults{{
     {ChaosFault::packet_loss, "packet_loss"},
     {ChaosFault::cpu_hog, "cpu_hog"},
     {ChaosFault::memory_hog, "memory_hog"},
+    {ChaosFault::topic_dropout, "topic_dropout"},
 }};
 
 constexpr std::string_view kFaultNames =
-    "kill, hang, slow, heartbeat_loss, partition, packet_loss, cpu_hog, memory_hog or list";
+    "kill, hang, slow, heartbeat_loss, topic_dropout, partition, packet_loss, cpu_hog, "
+    "memory_hog or list";
 
 // Fields only `chaos` takes; every other command rejects them as unknown.
 bool is_chaos_field(std::string_view key) {

@@ -40,7 +40,8 @@ enum class ChaosFault {
   partition,
   packet_loss,
   cpu_hog,
-  memory_hog
+  memory_hog,
+  topic_dropout
 };
 
 struct ChaosRequest {

@@ -134,11 +134,12 @@ class Parser {
         const YAML::Node& v = it->second;
         if (key == "fault") {
           f.fault = v.IsScalar() ? v.Scalar() : "";
-          static const std::set<std::string> known = {"kill",           "hang",      "slow",
-                                                      "heartbeat_loss", "partition", "packet_loss"};
+          static const std::set<std::string> known = {
+              "kill",      "hang",        "slow",    "heartbeat_loss", "topic_dropout",
+              "partition", "packet_loss", "cpu_hog", "memory_hog"};
           if (!known.count(f.fault)) {
             error(v, fmt::format("unknown fault '{}' (kill, hang, slow, heartbeat_loss, "
-                                 "partition, packet_loss, cpu_hog or memory_hog)",
+                                 "topic_dropout, partition, packet_loss, cpu_hog or memory_hog)",
                                  f.fault));
           }
         } else if (key == "weight") {

@@ -479,6 +479,8 @@ int main(int argc, char** argv) {
       "slow", "stop and continue the component's processes in a duty cycle for a while");
   auto* chaos_heartbeat_loss = chaos->add_subcommand(
       "heartbeat-loss", "drop the component's heartbeats in vigild for a while");
+  auto* chaos_topic_dropout = chaos->add_subcommand(
+      "topic-dropout", "drop the component's monitored topics in vigild for a while");
   auto* chaos_partition = chaos->add_subcommand(
       "partition", "drop every UDP datagram to or from the component's sockets for a while");
   auto* chaos_packet_loss = chaos->add_subcommand(
@@ -492,8 +494,8 @@ int main(int argc, char** argv) {
   auto* chaos_memory_hog = chaos->add_subcommand(
       "memory-hog", "hold memory in a helper counted in the component's process tree");
   chaos_memory_hog->add_option("--size", chaos_options.size, "how much: 200MiB")->required();
-  for (auto* sub : {chaos_hang, chaos_slow, chaos_heartbeat_loss, chaos_partition,
-                    chaos_packet_loss, chaos_cpu_hog, chaos_memory_hog}) {
+  for (auto* sub : {chaos_hang, chaos_slow, chaos_heartbeat_loss, chaos_topic_dropout,
+                    chaos_partition, chaos_packet_loss, chaos_cpu_hog, chaos_memory_hog}) {
     sub->add_option("NAME", name, "the component")->required();
     sub->add_option("--for", chaos_options.for_duration, "how long (e.g. 3s)")->required();
   }
@@ -654,14 +656,15 @@ int main(int argc, char** argv) {
       print_chaos_list(r->reply["faults"]);
       return kOk;
     }
-    const std::string fault = *chaos_kill          ? "kill"
-                              : *chaos_hang        ? "hang"
-                              : *chaos_slow        ? "slow"
-                              : *chaos_partition   ? "partition"
-                              : *chaos_packet_loss ? "packet_loss"
-                              : *chaos_cpu_hog     ? "cpu_hog"
-                              : *chaos_memory_hog  ? "memory_hog"
-                                                   : "heartbeat_loss";
+    const std::string fault = *chaos_kill            ? "kill"
+                              : *chaos_hang          ? "hang"
+                              : *chaos_slow          ? "slow"
+                              : *chaos_partition     ? "partition"
+                              : *chaos_packet_loss   ? "packet_loss"
+                              : *chaos_cpu_hog       ? "cpu_hog"
+                              : *chaos_memory_hog    ? "memory_hog"
+                              : *chaos_topic_dropout ? "topic_dropout"
+                                                     : "heartbeat_loss";
     auto request = chaos_request(fault, name, chaos_options);
     if (!request) return kUsage;
     auto r = ask(target, *request, rc);

@@ -172,18 +172,26 @@ class Daemon final : public http::ApiBackend {
                      if (modes_) modes_->force(mode, by, on);
                    }});
 
-    faults_ = std::make_unique<FaultInjector>(
-        FaultInjector::Dependencies{scheduler_, *supervisor_, *runner_,
-                                    [this](health::Event e) { bus_->publish(std::move(e)); },
-                                    network_table_prefix(spec_.state_dir),
-                                    [this](const std::string& component, pid_t helper, bool on) {
-                                      if (!resources_) return;
-                                      if (on) {
-                                        resources_->attach(component, helper);
-                                      } else {
-                                        resources_->detach(helper);
-                                      }
-                                    }});
+    faults_ = std::make_unique<FaultInjector>(FaultInjector::Dependencies{
+        scheduler_, *supervisor_, *runner_,
+        [this](health::Event e) { bus_->publish(std::move(e)); },
+        network_table_prefix(spec_.state_dir),
+        [this](const std::string& component, pid_t helper, bool on) {
+          if (!resources_) return;
+          if (on) {
+            resources_->attach(component, helper);
+          } else {
+            resources_->detach(helper);
+          }
+        },
+        [this](const std::string& component, std::optional<TimePoint> until) {
+          if (!topic_watcher_) return false;
+          if (!until) {
+            topic_watcher_->unmute(component);
+            return true;
+          }
+          return topic_watcher_->mute(component, *until);
+        }});
     resources_ =
         std::make_unique<ResourceWatcher>(scheduler_, *supervisor_, *runner_, spec_,
                                           [this](health::Event e) { bus_->publish(std::move(e)); });

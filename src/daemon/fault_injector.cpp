@@ -54,6 +54,7 @@ json parameters_of(const api::ChaosRequest& r) {
           {"duration_ms", r.duration.count()}, {"period_ms", r.period.count()}, {"duty", r.duty}};
     case ChaosFault::hang:
     case ChaosFault::heartbeat_loss:
+    case ChaosFault::topic_dropout:
     case ChaosFault::partition:
       return {{"duration_ms", r.duration.count()}};
     case ChaosFault::packet_loss:
@@ -187,6 +188,14 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
       reason =
           fmt::format("chaos: drop {}'s heartbeats for {} (pid {})", i.component, duration, i.pid);
       deps_.supervisor.mute_heartbeats(i.component, i.until);
+      break;
+    case ChaosFault::topic_dropout:
+      if (!deps_.mute_topics || !deps_.mute_topics(i.component, i.until)) {
+        return make_error(fmt::format(
+            "'{}' has no topic monitors (monitors: with a dds_topic) to drop", i.component));
+      }
+      reason = fmt::format("chaos: drop {}'s monitored topics for {} (pid {})", i.component,
+                           duration, i.pid);
       break;
     case ChaosFault::partition:
     case ChaosFault::packet_loss: {
@@ -340,6 +349,10 @@ void FaultInjector::finish(const std::string& component, const std::string& why_
     deps_.supervisor.unmute_heartbeats(component);
     undone = true;
     how = "heartbeats are accepted again";
+  } else if (i.request.fault == ChaosFault::topic_dropout) {
+    if (deps_.mute_topics) deps_.mute_topics(component, std::nullopt);
+    undone = true;
+    how = "its topics are accepted again";
   } else if (i.helper) {
     // SIGKILL through the pidfd (the pid cannot have been reused), then reaped.
     ::syscall(SYS_pidfd_send_signal, i.helper->pidfd.get(), SIGKILL, nullptr, 0);

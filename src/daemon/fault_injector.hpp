@@ -11,6 +11,7 @@
 //   slow            a SIGSTOP/SIGCONT duty cycle on the process group for a duration; always
 //                   ends continued; ends early when the process is replaced
 //   heartbeat_loss  the component's heartbeats are dropped by vigild for a duration
+//   topic_dropout   the component's monitored topics are dropped by vigild for a duration
 //   partition       every UDP datagram to or from the component's sockets is dropped for a
 //                   duration (nftables, daemon/network_fault.hpp); ends early when the
 //                   process is replaced
@@ -51,6 +52,9 @@ class FaultInjector {
     std::string network_table_prefix = "vigil_chaos_";
     // Counts (true) or stops counting (false) a helper's session in a component's tree.
     std::function<void(const std::string& component, pid_t helper, bool attach)> attach_helper;
+    // Drops (until a time) or accepts again (nullopt) the component's monitored topics; false
+    // when it has none.
+    std::function<bool(const std::string& component, std::optional<TimePoint> until)> mute_topics;
   };
 
   explicit FaultInjector(Dependencies deps);

@@ -55,6 +55,16 @@ void TopicWatcher::tick() {
   tick_timer_.arm_after(kRatePeriod, [this] { tick(); });
 }
 
+bool TopicWatcher::mute(const std::string& component, TimePoint until) {
+  for (const auto& target : supervisor_.monitor_targets()) {
+    if (target.name == component && !target.spec->topics.empty()) {
+      muted_[component] = until;
+      return true;
+    }
+  }
+  return false;
+}
+
 void TopicWatcher::drain_and_judge() {
   const TimePoint now = scheduler_.now();
   judged_at_ = now;
@@ -78,8 +88,10 @@ void TopicWatcher::drain_and_judge() {
       }
       for (const auto& spec : target.spec->topics) w.monitors.emplace_back(spec, now);
     }
+    const auto mute = muted_.find(target.name);
+    const bool muted = mute != muted_.end() && now < mute->second;
     for (auto& m : w.monitors) {
-      if (auto a = arrivals.find(m.spec().dds_topic); a != arrivals.end()) {
+      if (auto a = arrivals.find(m.spec().dds_topic); !muted && a != arrivals.end()) {
         for (const TimePoint at : a->second) m.on_message(at);
       }
       auto change = m.evaluate(now);

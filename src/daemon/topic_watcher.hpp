@@ -42,6 +42,11 @@ class TopicWatcher {
   // Taps the topics the config monitors (at start and after a reload).
   void reconcile(const config::SystemSpec& spec);
 
+  // Chaos (topic_dropout): the component's monitored topics are dropped until `until`, as if
+  // its sensors were silent. False when it has no topic monitors.
+  bool mute(const std::string& component, TimePoint until);
+  void unmute(const std::string& component) { muted_.erase(component); }
+
   // The component's topic monitors with their figures, or null when it has none.
   nlohmann::json topics_of(const std::string& component) const;
 
@@ -58,6 +63,7 @@ class TopicWatcher {
   supervisor::Supervisor& supervisor_;
   dds::TopicTaps& taps_;
   RunHook run_hook_;
+  std::map<std::string, TimePoint> muted_;  // component -> until
   Timer tick_timer_;
   Timer stale_timer_;
   std::map<std::string, Watched> watched_;  // by component

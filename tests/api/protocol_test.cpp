@@ -158,11 +158,13 @@ TEST(Protocol, ParsesChaos) {
 TEST(Protocol, RejectsBadChaosParameters) {
   const std::pair<const char*, const char*> cases[] = {
       {R"({"cmd":"chaos"})",
-       "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss, partition, packet_loss, "
+       "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss, topic_dropout, partition, "
+       "packet_loss, "
        "cpu_hog, memory_hog or list"},
       {R"({"cmd":"chaos","fault":3})", "\"fault\" must be a string"},
       {R"({"cmd":"chaos","fault":"freeze","name":"a"})",
-       "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss, cpu_hog, "
+       "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, topic_dropout, partition, "
+       "packet_loss, cpu_hog, "
        "memory_hog or list)"},
       {R"({"cmd":"chaos","fault":"hang"})", "fault 'hang' needs \"name\" (a component)"},
       {R"({"cmd":"chaos","fault":"list","name":"a"})", "fault 'list' takes no \"name\""},

@@ -20,6 +20,8 @@ faults:
   - {fault: slow, for: 5s, duty: 0.25, period: 200ms}
   - {fault: kill, signal: SIGSEGV, targets: [battery]}
   - {fault: packet_loss, for: 10s, loss: 20%}
+  - {fault: memory_hog, for: 5s, size: 200MiB}
+  - {fault: topic_dropout, for: 2s}
 )";
 
 TEST(Scenario, ParsesFaultsAndDefaults) {
@@ -31,7 +33,9 @@ TEST(Scenario, ParsesFaultsAndDefaults) {
   EXPECT_EQ(s.targets.size(), 3u);
   EXPECT_EQ(s.settle, Duration(30s));
   EXPECT_EQ(s.min_uptime, Duration(35s));
-  ASSERT_EQ(s.faults.size(), 5u);
+  ASSERT_EQ(s.faults.size(), 7u);
+  EXPECT_EQ(injection_request(s.faults[5], "camera")["bytes"], 200ull << 20);
+  EXPECT_EQ(injection_request(s.faults[6], "camera")["fault"], "topic_dropout");
   EXPECT_EQ(s.faults[0].weight, 3.0);
   EXPECT_EQ(s.faults[0].signal, "SIGKILL");
   EXPECT_EQ(s.faults[1].duration, Duration(3s));
@@ -57,8 +61,8 @@ TEST(Scenario, ParsesFaultsAndDefaults) {
 TEST(Scenario, OnePreciseErrorPerMistake) {
   const std::pair<const char*, const char*> cases[] = {
       {"faults: [{fault: melt}]",
-       "s.yaml:1:18: error: unknown fault 'melt' (kill, hang, slow, heartbeat_loss, partition, "
-       "packet_loss, cpu_hog or memory_hog)"},
+       "s.yaml:1:18: error: unknown fault 'melt' (kill, hang, slow, heartbeat_loss, "
+       "topic_dropout, partition, packet_loss, cpu_hog or memory_hog)"},
       {"faults: [{fault: packet_loss, for: 1s}]",
        "s.yaml:1:10: error: a packet_loss fault needs `loss:` (e.g. 20%)"},
       {"faults: [{fault: packet_loss, for: 1s, loss: 120%}]",

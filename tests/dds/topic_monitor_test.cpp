@@ -164,5 +164,47 @@ TEST(TopicMonitor, ASensorThatNeverPublishesIsStaleAfterGrace) {
   EXPECT_EQ(v.component("lidar").value("state", ""), "running");
 }
 
+// `vigil chaos topic-dropout`: vigild drops what it receives of the component's monitored
+// topics, so a sensor dropout is seen, and recovered from, while the publisher is fine.
+TEST(TopicMonitor, AChaosTopicDropoutIsSeenAsASensorDropoutAndRecovered) {
+  use_loopback_dds();
+  const int domain = private_domain();
+  Vigild v(
+      config(domain, 50, "OU", "{dds_topic: DDSPerfRDataOU, min_rate: 40Hz, stale_after: 500ms}"));
+  v.start();
+  auto ready = v.wait_for("lidar", "ready");
+  ASSERT_TRUE(v.poll_until(
+      [&] {
+        auto t = topic_of(v);
+        return t.is_object() && t.value("messages", 0) > 10 && t.value("age_ms", 1e9) < 200;
+      },
+      20s))
+      << v.component("lidar").dump();
+  auto out = run_command({bin("vigil"), "--socket", v.state_dir() + "/control.sock", "chaos",
+                          "topic-dropout", "lidar", "--for", "2s"});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  auto injected = v.wait_for("lidar", "fault_injected", 10s, ready["id"]);
+  EXPECT_EQ(injected["detail"]["fault"], "topic_dropout");
+  auto stale = v.wait_for("lidar", "topic_stale", 10s, injected["id"]);
+  const double after_ms = static_cast<double>(stale["mono_us"].get<std::int64_t>() -
+                                              injected["mono_us"].get<std::int64_t>()) /
+                          1000.0;
+  // Arrivals are taken every 100 ms, and those still queued at the injection are dropped too:
+  // the last message taken came up to 100 ms + one period (20 ms) before it.
+  EXPECT_GE(after_ms, 500.0 - 125.0) << stale.dump();
+  EXPECT_LE(after_ms, 1500.0) << stale.dump();
+  auto cleared = v.wait_for("lidar", "fault_cleared", 10s, injected["id"]);
+  EXPECT_EQ(cleared["detail"]["undone"], true);
+  // Restarted meanwhile, and judged OK again once its messages are taken again.
+  v.wait_for("lidar", "ready", 10s, stale["id"]);
+  EXPECT_TRUE(v.poll_until(
+      [&] {
+        auto t = topic_of(v);
+        return t.is_object() && t.value("level", "") == "OK" && t.value("messages", 0) > 0;
+      },
+      15s))
+      << topic_of(v).dump();
+}
+
 }  // namespace
 }  // namespace vigil::testing

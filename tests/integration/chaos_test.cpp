@@ -319,7 +319,8 @@ root:
   EXPECT_EQ(error_of({{"cmd", "chaos"}, {"fault", "hang"}, {"name", "lidar"}}),
             "fault 'hang' needs \"duration_ms\" (how long it lasts)");
   EXPECT_EQ(error_of({{"cmd", "chaos"}, {"fault", "freeze"}, {"name", "lidar"}}),
-            "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, partition, packet_loss, "
+            "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, topic_dropout, partition, "
+            "packet_loss, "
             "cpu_hog, memory_hog or list)");
 
   // One timed fault per component at a time; another component is fine.
