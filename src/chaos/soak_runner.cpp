@@ -68,6 +68,32 @@ std::vector<std::string> among(const std::vector<std::string>& names,
 
 }  // namespace
 
+Result<SoakReport> report_window(std::int64_t start_us, std::int64_t end_us, const Request& request,
+                                 std::string initial_mode) {
+  auto events = request(
+      {{"cmd", "events"}, {"since_us", wall_now_us() - start_us + 1'000'000}, {"limit", 100000}});
+  if (!events) return make_error(events.error());
+  std::vector<health::Event> log;
+  bool mode_changed_since = false;
+  for (const auto& e : events->value("events", nlohmann::json::array())) {
+    auto event = health::Event::from_json(e);
+    if (event.wall_us > end_us && event.kind == health::EventKind::mode_changed) {
+      mode_changed_since = true;
+    }
+    if (event.wall_us >= start_us && event.wall_us <= end_us) log.push_back(std::move(event));
+  }
+  if (initial_mode.empty() && !mode_changed_since) {
+    // No change after the window: a window without a change was in today's mode throughout;
+    // otherwise its first change says what it left.
+    if (auto status = request({{"cmd", "status"}}); status && status->contains("mode")) {
+      initial_mode = (*status)["mode"].value("name", std::string());
+    }
+  }
+  SoakOptions options;
+  options.initial_mode = initial_mode;
+  return compute_soak_report(log, start_us, end_us, options);
+}
+
 Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
                            const Request& request) {
   auto say = [&](const std::string& line) {
@@ -121,16 +147,9 @@ Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
     if (up.size() == wanted.size() || std::chrono::steady_clock::now() >= settle_end) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  const std::int64_t end_us = wall_now_us();
-  auto events =
-      request({{"cmd", "events"}, {"since_us", end_us - start_us + 1'000'000}, {"limit", 100000}});
-  if (!events) return make_error(events.error());
-  std::vector<health::Event> log;
-  for (const auto& e : events->value("events", nlohmann::json::array())) {
-    auto event = health::Event::from_json(e);
-    if (event.wall_us >= start_us && event.wall_us <= end_us) log.push_back(std::move(event));
-  }
-  result.report = compute_soak_report(log, start_us, end_us, report_options);
+  auto report = report_window(start_us, wall_now_us(), request, report_options.initial_mode);
+  if (!report) return make_error(report.error());
+  result.report = std::move(*report);
   return result;
 }
 

@@ -32,4 +32,10 @@ struct RunResult {
 Result<RunResult> run_soak(const Scenario& scenario, const RunOptions& options,
                            const Request& request);
 
+// The report of a past window [start_us, end_us] (wall clock) from the event log: a run that
+// was interrupted, or one to look at again. `initial_mode` empty: found out from the log
+// and the status.
+Result<SoakReport> report_window(std::int64_t start_us, std::int64_t end_us, const Request& request,
+                                 std::string initial_mode = {});
+
 }  // namespace vigil::chaos

@@ -320,6 +320,74 @@ std::optional<json> chaos_request(const std::string& fault, const std::string& n
 }
 
 // One line per running fault, e.g. "#3 hang lidar (pid 4242): 2.1s left".
+// Prints the report (Markdown) and writes it to `report_dir` (Markdown, JSON, HTML) if given:
+// 0 when every target the run could show was met, 1 when one was not.
+int print_report(const chaos::SoakReport& report, const std::string& report_dir) {
+  const std::string markdown = report.to_markdown();
+  std::cout << markdown;
+  if (!report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(report_dir, ec);
+    std::ofstream md(report_dir + "/report.md");
+    md << markdown;
+    std::ofstream js(report_dir + "/report.json");
+    js << report.to_json().dump(2) << "\n";
+    std::ofstream html(report_dir + "/report.html");
+    html << report.to_html();
+    if (!md || !js || !html) {
+      std::cerr << "vigil: cannot write the report in " << report_dir << "\n";
+    }
+  }
+  for (const auto& t : report.targets) {
+    if (t.met && !*t.met) return kFailed;
+  }
+  return kOk;
+}
+
+chaos::Request control_requester(const std::string& socket) {
+  return [socket](const json& r) -> Result<json> {
+    auto client = cli::ControlClient::connect(socket);
+    if (!client) return make_error(client.error());
+    if (auto sent = client->send(r); !sent) return make_error(sent.error());
+    auto reply = client->receive();
+    if (!reply) return make_error(reply.error());
+    if (!reply->value("ok", false))
+      return make_error(reply->value("error", std::string("refused")));
+    return *reply;
+  };
+}
+
+// `vigil chaos report --since 70m [--until 10m]`: the report of a past window of the log.
+int report_chaos(const Target& target, const std::string& since_text, const std::string& until_text,
+                 const std::string& report_dir) {
+  auto since = parse_duration(since_text);
+  auto until =
+      until_text.empty() ? std::optional<Duration>(Duration{}) : parse_duration(until_text);
+  if (!since || since->count() <= 0 || !until || until->count() < 0 || *until >= *since) {
+    std::cerr << "vigil: --since and --until are durations before now, --since the longer "
+                 "(e.g. --since 70m --until 5m)\n";
+    return kUsage;
+  }
+  auto socket = find_socket(target);
+  if (!socket) {
+    std::cerr << "vigil: " << socket.error() << "\n";
+    return kUsage;
+  }
+  const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto us = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  };
+  auto report =
+      chaos::report_window(now_us - us(*since), now_us - us(*until), control_requester(*socket));
+  if (!report) {
+    std::cerr << "vigil: " << report.error() << "\n";
+    return kUnavailable;
+  }
+  return print_report(*report, report_dir);
+}
+
 // `vigil chaos run`: 0 when every target the run could show was met, 1 when one was not.
 int run_chaos(const Target& target, const std::string& file, const std::string& duration_text,
               std::uint64_t seed, const std::string& report_dir) {
@@ -345,16 +413,7 @@ int run_chaos(const Target& target, const std::string& file, const std::string& 
     std::cerr << "vigil: " << socket.error() << "\n";
     return kUsage;
   }
-  chaos::Request request = [&](const json& r) -> Result<json> {
-    auto client = cli::ControlClient::connect(*socket);
-    if (!client) return make_error(client.error());
-    if (auto sent = client->send(r); !sent) return make_error(sent.error());
-    auto reply = client->receive();
-    if (!reply) return make_error(reply.error());
-    if (!reply->value("ok", false))
-      return make_error(reply->value("error", std::string("refused")));
-    return *reply;
-  };
+  const chaos::Request request = control_requester(*socket);
   chaos::RunOptions options;
   options.duration = *duration;
   options.seed = seed;
@@ -370,25 +429,7 @@ int run_chaos(const Target& target, const std::string& file, const std::string& 
     std::cerr << "chaos: " << result->injections_refused << " injections refused by vigild, "
               << result->injections_skipped << " skipped (no eligible target when due)\n";
   }
-  const std::string markdown = result->report.to_markdown();
-  std::cout << markdown;
-  if (!report_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(report_dir, ec);
-    std::ofstream md(report_dir + "/report.md");
-    md << markdown;
-    std::ofstream js(report_dir + "/report.json");
-    js << result->report.to_json().dump(2) << "\n";
-    std::ofstream html(report_dir + "/report.html");
-    html << result->report.to_html();
-    if (!md || !js || !html) {
-      std::cerr << "vigil: cannot write the report in " << report_dir << "\n";
-    }
-  }
-  for (const auto& t : result->report.targets) {
-    if (t.met && !*t.met) return kFailed;
-  }
-  return kOk;
+  return print_report(result->report, report_dir);
 }
 
 void print_chaos_list(const json& faults) {
@@ -517,6 +558,15 @@ int main(int argc, char** argv) {
   chaos_run->add_option("--seed", run_seed, "the seed the faults are drawn from (default 1)");
   chaos_run->add_option("--report", report_dir,
                         "write report.md, report.json and report.html to this directory");
+  std::string report_since;
+  std::string report_until;
+  auto* chaos_report = chaos->add_subcommand(
+      "report", "the report of a past window of the event log (e.g. a run that was interrupted)");
+  chaos_report->add_option("--since", report_since, "the window starts this long ago (e.g. 70m)")
+      ->required();
+  chaos_report->add_option("--until", report_until, "and ends this long ago (default: now)");
+  chaos_report->add_option("--report", report_dir,
+                           "write report.md, report.json and report.html to this directory");
   auto* shutdown = app.add_subcommand("shutdown", "stop everything and end vigild");
   std::string file;
   auto* validate = app.add_subcommand("validate", "check a config file without running it");
@@ -650,6 +700,7 @@ int main(int argc, char** argv) {
   }
   if (*chaos) {
     if (*chaos_run) return run_chaos(target, scenario_file, run_duration, run_seed, report_dir);
+    if (*chaos_report) return report_chaos(target, report_since, report_until, report_dir);
     if (*chaos_list) {
       auto r = ask(target, {{"cmd", "chaos"}, {"fault", "list"}}, rc);
       if (!r) return rc;

@@ -322,6 +322,11 @@ class Loader {
       error(n, fmt::format("name '{}' must be 1-64 letters, digits, '_', '-' or '.'", *s));
       return;
     }
+    if (*s == "host" || *s == "system" || *s == "vigild") {
+      // Names vigild itself speaks as: the machine's node, the robot's mode, the daemon.
+      error(n, fmt::format("name '{}' is reserved (host, system and vigild are vigild's own)", *s));
+      return;
+    }
     name = *s;
     auto [it, inserted] = names_.emplace(name, at(n));
     if (!inserted) {

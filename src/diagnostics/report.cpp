@@ -92,7 +92,9 @@ Report compute_report(const std::vector<health::Event>& events, std::int64_t win
   std::vector<double> all_ready;
 
   for (const auto& e : events) {
-    if (e.component.empty()) continue;
+    // Not processes: the robot's mode ("system") and the machine ("host", whose warnings and
+    // failures are about resources, not downtime).
+    if (e.component.empty() || e.component == "system" || e.component == "host") continue;
     if (e.wall_us < window_start_us) {
       // Carry-in: the state each component was in when the window opened.
       if (e.failure != FailureKind::none) {

@@ -157,8 +157,37 @@ TEST(SoakReport, CountsLostEventsAndModeShares) {
   EXPECT_DOUBLE_EQ(r.mode_share.at("safe_stop"), 0.05);
   ASSERT_TRUE(r.nominal_or_degraded.has_value());
   EXPECT_DOUBLE_EQ(*r.nominal_or_degraded, 0.95);
-  EXPECT_EQ(r.targets[2].name, "availability");
-  EXPECT_EQ(r.targets[2].met, std::optional<bool>(false));
+  EXPECT_EQ(r.targets[3].name, "availability");
+  EXPECT_EQ(r.targets[3].met, std::optional<bool>(false));
+  EXPECT_EQ(r.targets[4].name, "availability of nominal or degraded (vigil)");
+  EXPECT_EQ(r.targets[4].measured, "95.000 %");
+  EXPECT_EQ(r.targets[4].met, std::optional<bool>(false));
+}
+
+TEST(SoakReport, MarksVigilsOwnMttrTargetForCrashesAndHangsOnly) {
+  Log log;
+  log.add("a", EventKind::ready, 0);
+  // A crash recovered in 300 ms, a hang in 800 ms: p99 800 ms, met.
+  log.add("a", EventKind::fault_injected, 1000, FailureKind::none, {{"fault", "kill"}});
+  log.add("a", EventKind::exited, 1001, FailureKind::signal);
+  log.add("a", EventKind::ready, 1301);
+  log.add("a", EventKind::fault_injected, 40'000, FailureKind::none,
+          {{"fault", "hang"}, {"duration_ms", 3000}});
+  log.add("a", EventKind::hang_detected, 41'000, FailureKind::hang);
+  log.add("a", EventKind::ready, 41'800);
+  // A heartbeat loss whose recovery takes 5 s does not count here.
+  log.add("a", EventKind::fault_injected, 80'000, FailureKind::none,
+          {{"fault", "heartbeat_loss"}, {"duration_ms", 3000}});
+  log.add("a", EventKind::hang_detected, 81'000, FailureKind::hang);
+  log.add("a", EventKind::ready, 86'000);
+  const auto r = compute_soak_report(log.events, 0, 100'000 * kMs);
+  const auto it = std::find_if(r.targets.begin(), r.targets.end(), [](const Target& t) {
+    return t.name == "MTTR of crashes and hangs (vigil)";
+  });
+  ASSERT_NE(it, r.targets.end());
+  EXPECT_EQ(it->measured, "p99 800 ms, max 800 ms (2 recoveries)");
+  EXPECT_EQ(it->met, std::optional<bool>(true));
+  EXPECT_EQ(r.all.recovery_ms.max, 5000.0) << "the seed's MTTR counts every fault";
 }
 
 TEST(SoakReport, ATimedFaultHittingTheRestartedProcessAgainIsNotAFalseAlarm) {

@@ -93,6 +93,9 @@ const BadConfig kBadConfigs[] = {
      "root:\n  children:\n    - {name: a, command: [/bin/true]}\n    - {name: a, command: "
      "[/bin/true]}\n",
      "robot.yaml:4:14: error: duplicate name 'a' (first used at line 3)"},
+    {"a reserved name", "root:\n  children:\n    - {name: host, command: [/bin/true]}\n",
+     "robot.yaml:3:14: error: name 'host' is reserved (host, system and vigild are vigild's "
+     "own)"},
     {"name clashes with a group",
      "root:\n  children:\n    - name: nav\n      children:\n        - {name: nav, command: "
      "[/bin/true]}\n",
