@@ -116,12 +116,16 @@ void add_modes(SoakReport& r, const std::vector<health::Event>& events,
   for (const auto& e : events) {
     if (e.kind != EventKind::mode_changed) continue;
     if (mode.empty()) mode = e.detail.value("from", std::string());
-    if (!mode.empty()) time_us[mode] += static_cast<double>(e.wall_us - since);
+    if (!mode.empty()) {
+      time_us[mode] += static_cast<double>(e.wall_us - since);
+      r.mode_spans.push_back({since, e.wall_us, mode});
+    }
     mode = e.state;
     since = e.wall_us;
   }
   if (mode.empty()) return;  // no modes, or none changed: nothing to say about them
   time_us[mode] += static_cast<double>(r.window_end_us - since);
+  r.mode_spans.push_back({since, r.window_end_us, mode});
   const double total = static_cast<double>(r.window_end_us - r.window_start_us);
   if (total <= 0) return;
   for (const auto& [name, us] : time_us) r.mode_share[name] = us / total;
@@ -156,6 +160,8 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
     const std::string fault = inj.detail.value("fault", std::string("?"));
     auto& figures = r.by_fault[fault];
     ++figures.injected;
+    r.injections.push_back({inj.wall_us, fault, inj.component, std::nullopt, std::nullopt});
+    auto& record = r.injections.back();
     std::optional<std::size_t> detection;
     for (std::size_t j = at + 1; j < events.size(); ++j) {
       const auto& e = events[j];
@@ -179,11 +185,13 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
     matched[*detection] = true;
     ++figures.detected;
     detection_ms[fault].push_back(ms_between(inj, events[*detection]));
+    record.detection_ms = detection_ms[fault].back();
     for (std::size_t j = *detection + 1; j < events.size(); ++j) {
       const auto& e = events[j];
       if (e.component == inj.component && e.kind == EventKind::ready) {
         ++figures.recovered;
         recovery_ms[fault].push_back(ms_between(events[*detection], e));
+        record.recovery_ms = recovery_ms[fault].back();
         effect_end[at] = std::max(e.mono_us, lasts_until);
         break;
       }
@@ -381,6 +389,71 @@ std::string strip_chart(const std::vector<double>& samples, const Distribution& 
   return svg + "</svg>";
 }
 
+// The run on a time axis: each injection a dot at its time, as high as its recovery took (log
+// axis, 10 ms to 100 s), coloured by fault kind; a missed one a red cross at the top; the
+// system mode as a band underneath.
+std::string timeline(const SoakReport& r) {
+  constexpr double kWidth = 900, kPlot = 180, kBand = 16, kLeft = 50, kRight = 10, kTop = 10;
+  const double span =
+      std::max<double>(1.0, static_cast<double>(r.window_end_us - r.window_start_us));
+  auto x = [&](std::int64_t us) {
+    return kLeft + static_cast<double>(us - r.window_start_us) / span * (kWidth - kLeft - kRight);
+  };
+  auto y = [&](double ms) {
+    const double v = std::clamp(std::log10(std::max(ms, 10.0)), 1.0, 5.0);
+    return kTop + (5.0 - v) / 4.0 * kPlot;
+  };
+  const double band = kTop + kPlot + 8;
+  std::string svg = fmt::format(
+      R"(<svg width="{}" height="{}" role="img" aria-label="timeline of {} injections">)", kWidth,
+      band + kBand + 24, r.injections.size());
+  static const char* const kLabels[] = {"10 ms", "100 ms", "1 s", "10 s", "100 s"};
+  for (int decade = 1; decade <= 5; ++decade) {
+    const double at = y(std::pow(10.0, decade));
+    svg += fmt::format(R"(<line x1="{0}" x2="{1}" y1="{2:.1f}" y2="{2:.1f}" stroke="#ddd"/>)"
+                       R"(<text x="{3}" y="{4:.1f}" font-size="10" text-anchor="end">{5}</text>)",
+                       kLeft, kWidth - kRight, at, kLeft - 4, at + 3, kLabels[decade - 1]);
+  }
+  static const char* const kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd",
+                                         "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
+  std::map<std::string, const char*> colour_of;
+  for (const auto& [name, f] : r.by_fault) {
+    colour_of[name] = kColours[colour_of.size() % std::size(kColours)];
+  }
+  for (const auto& i : r.injections) {
+    const double cx = x(i.at_us);
+    if (!i.detection_ms || !i.recovery_ms) {
+      svg += fmt::format(
+          R"(<text x="{:.1f}" y="{:.1f}" fill="#d00" font-size="14" text-anchor="middle">)"
+          R"(&#x2715;<title>{} {}: {}</title></text>)",
+          cx, kTop + 10, html_escape(i.fault), html_escape(i.target),
+          i.detection_ms ? "not recovered" : "not detected");
+      continue;
+    }
+    svg += fmt::format(
+        R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="{}" fill-opacity="0.7">)"
+        R"(<title>{} {}: detected in {:.0f} ms, recovered in {:.0f} ms</title></circle>)",
+        cx, y(*i.recovery_ms), colour_of[i.fault], html_escape(i.fault), html_escape(i.target),
+        *i.detection_ms, *i.recovery_ms);
+  }
+  for (const auto& m : r.mode_spans) {
+    const char* fill = m.mode == "nominal" ? "#cfc" : m.mode == "degraded" ? "#fe9" : "#f99";
+    svg += fmt::format(
+        R"(<rect x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}"><title>{}</title></rect>)",
+        x(m.from_us), band, std::max(0.5, x(m.to_us) - x(m.from_us)), kBand, fill,
+        html_escape(m.mode));
+  }
+  double legend = kLeft;
+  for (const auto& [name, colour] : colour_of) {
+    svg += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}"/>)"
+                       R"(<text x="{:.1f}" y="{:.1f}" font-size="11">{}</text>)",
+                       legend, band + kBand + 14, colour, legend + 7, band + kBand + 18,
+                       html_escape(name));
+    legend += 14 + 7.0 * static_cast<double>(name.size());
+  }
+  return svg + "</svg>";
+}
+
 }  // namespace
 
 std::string SoakReport::to_html() const {
@@ -404,6 +477,11 @@ std::string SoakReport::to_html() const {
       "<p>Missed detections: {}. False alarms: {}. Collateral failures: {}. Events missing from "
       "the log: {}.</p>",
       missed.size(), false_alarms, collateral, lost_events);
+  out +=
+      "<h2>Timeline</h2><p>Each injection at its time, as high as its recovery took (failure "
+      "event &rarr; ready again); a red cross is one not detected or not recovered. Below, the "
+      "system mode (green nominal, yellow degraded, red any other).</p>";
+  out += timeline(*this);
   auto section = [&](const std::string& name, const FaultFigures& f) {
     out += fmt::format(
         "<h2>{}</h2><p>{} injected, {} detected, {} recovered.</p>"

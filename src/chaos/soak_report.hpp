@@ -42,6 +42,21 @@ struct Target {
   std::optional<bool> met;  // none: the run cannot show it either way
 };
 
+// One injection as the timeline plots it.
+struct InjectionRecord {
+  std::int64_t at_us = 0;  // wall clock
+  std::string fault;
+  std::string target;
+  std::optional<double> detection_ms;
+  std::optional<double> recovery_ms;
+};
+
+struct ModeSpan {
+  std::int64_t from_us = 0;
+  std::int64_t to_us = 0;
+  std::string mode;
+};
+
 struct SoakOptions {
   Duration detection_window = std::chrono::seconds(30);
   std::string initial_mode;  // the system mode when the window opens (status `mode.name`)
@@ -62,11 +77,15 @@ struct SoakReport {
   std::map<std::string, double> mode_share;    // per mode, 0..1 of the window
   std::optional<double> nominal_or_degraded;   // with modes: the share of those two
   std::vector<Target> targets;
+  std::vector<InjectionRecord> injections;  // in injection order
+  std::vector<ModeSpan> mode_spans;         // the window cut by mode changes (with modes)
 
   nlohmann::json to_json() const;
   std::string to_markdown() const;
-  // One self-contained page (no scripts, no external files): the tables above and, per fault
-  // kind, every detection and recovery time plotted on a logarithmic axis (inline SVG).
+  // One self-contained page (no scripts, no external files): the tables above, a timeline of
+  // the run (every injection at its time, its recovery time on a logarithmic axis, missed ones
+  // marked, the system mode as a band below) and, per fault kind, every detection and
+  // recovery time (inline SVG).
   std::string to_html() const;
 };
 

@@ -118,6 +118,16 @@ TEST(SoakReport, MatchesEachInjectionToItsDetectionAndRecovery) {
   EXPECT_NE(html.find("<title>120 ms</title>"), std::string::npos) << "kill recovery";
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http"), std::string::npos);
+  // The timeline: every injection in order, the missed hang as a cross.
+  ASSERT_EQ(r.injections.size(), 3u);
+  EXPECT_EQ(r.injections[2].fault, "hang");
+  EXPECT_EQ(r.injections[2].target, "lidar");
+  EXPECT_FALSE(r.injections[2].detection_ms.has_value());
+  EXPECT_EQ(r.injections[0].recovery_ms, std::optional<double>(120));
+  EXPECT_NE(html.find("timeline of 3 injections"), std::string::npos);
+  EXPECT_NE(html.find("<title>kill"), std::string::npos);
+  EXPECT_NE(html.find("recovered in 120 ms</title>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<title>hang lidar: not detected</title>"), std::string::npos);
 }
 
 TEST(SoakReport, AFaultDetectedOnlyAfterTheWindowIsMissedAndTheNextFaultEndsTheSearch) {
@@ -157,6 +167,11 @@ TEST(SoakReport, CountsLostEventsAndModeShares) {
   EXPECT_DOUBLE_EQ(r.mode_share.at("safe_stop"), 0.05);
   ASSERT_TRUE(r.nominal_or_degraded.has_value());
   EXPECT_DOUBLE_EQ(*r.nominal_or_degraded, 0.95);
+  ASSERT_EQ(r.mode_spans.size(), 4u);
+  EXPECT_EQ(r.mode_spans[1].mode, "degraded");
+  EXPECT_EQ(r.mode_spans[1].from_us, 10'000 * kMs);
+  EXPECT_EQ(r.mode_spans[1].to_us, 15'000 * kMs);
+  EXPECT_EQ(r.mode_spans[3].to_us, 20'000 * kMs);
   EXPECT_EQ(r.targets[3].name, "availability");
   EXPECT_EQ(r.targets[3].met, std::optional<bool>(false));
   EXPECT_EQ(r.targets[4].name, "availability of nominal or degraded (vigil)");
