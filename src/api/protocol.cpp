@@ -26,7 +26,7 @@ constexpr std::array<std::pair<Command, std::string_view>, 14> kCommands{{
     {Command::chaos, "chaos"},
 }};
 
-constexpr std::array<std::pair<ChaosFault, std::string_view>, 10> kChaosFaults{{
+constexpr std::array<std::pair<ChaosFault, std::string_view>, 11> kChaosFaults{{
     {ChaosFault::list, "list"},
     {ChaosFault::kill, "kill"},
     {ChaosFault::hang, "hang"},
@@ -37,11 +37,12 @@ constexpr std::array<std::pair<ChaosFault, std::string_view>, 10> kChaosFaults{{
     {ChaosFault::cpu_hog, "cpu_hog"},
     {ChaosFault::memory_hog, "memory_hog"},
     {ChaosFault::topic_dropout, "topic_dropout"},
+    {ChaosFault::state_dir_full, "state_dir_full"},
 }};
 
 constexpr std::string_view kFaultNames =
     "kill, hang, slow, heartbeat_loss, topic_dropout, partition, packet_loss, cpu_hog, "
-    "memory_hog or list";
+    "memory_hog, state_dir_full or list";
 
 // Fields only `chaos` takes; every other command rejects them as unknown.
 bool is_chaos_field(std::string_view key) {
@@ -91,7 +92,10 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
     if (!name.empty()) return make_error("fault 'list' takes no \"name\"");
     return c;
   }
-  if (name.empty()) {
+  if (c.fault == ChaosFault::state_dir_full) {
+    // vigild's own: its event log cannot be written, as on a full disk.
+    if (!name.empty()) return make_error("fault 'state_dir_full' takes no \"name\"");
+  } else if (name.empty()) {
     return make_error(fmt::format("fault '{}' needs \"name\" (a component)", to_string(c.fault)));
   }
   const auto max_ms = kMaxChaosDuration.count();

@@ -41,7 +41,8 @@ enum class ChaosFault {
   packet_loss,
   cpu_hog,
   memory_hog,
-  topic_dropout
+  topic_dropout,
+  state_dir_full
 };
 
 struct ChaosRequest {

@@ -544,6 +544,10 @@ int main(int argc, char** argv) {
                          "the part of each period it is stopped: 50% or 0.5 (default 50%)");
   chaos_slow->add_option("--period", chaos_options.period,
                          "one stop/continue cycle (default 100ms)");
+  auto* chaos_state_dir_full = chaos->add_subcommand(
+      "state-dir-full", "make vigild's event log writes fail for a while, as on a full disk");
+  chaos_state_dir_full->add_option("--for", chaos_options.for_duration, "how long (e.g. 30s)")
+      ->required();
   auto* chaos_list = chaos->add_subcommand("list", "the faults still running");
   std::string scenario_file;
   std::string run_duration = "10m";
@@ -705,6 +709,19 @@ int main(int argc, char** argv) {
       auto r = ask(target, {{"cmd", "chaos"}, {"fault", "list"}}, rc);
       if (!r) return rc;
       print_chaos_list(r->reply["faults"]);
+      return kOk;
+    }
+    if (*chaos_state_dir_full) {
+      auto request = chaos_request("state_dir_full", "", chaos_options);
+      if (!request) return kUsage;
+      request->erase("name");
+      auto r = ask(target, *request, rc);
+      if (!r) return rc;
+      std::cout << "injected state_dir_full #" << r->reply.value("id", 0) << ": vigild's event log "
+                << "fails its writes for "
+                << format_duration(
+                       std::chrono::milliseconds((*request)["duration_ms"].get<std::int64_t>()))
+                << "\n";
       return kOk;
     }
     const std::string fault = *chaos_kill            ? "kill"

@@ -191,6 +191,13 @@ class Daemon final : public http::ApiBackend {
             return true;
           }
           return topic_watcher_->mute(component, *until);
+        },
+        [this](bool full) {
+          // Written now: the injection's own event before the log fills, the held events as
+          // soon as it has room again.
+          if (full) bus_->flush();
+          event_log_->simulate_full_disk(full);
+          if (!full) bus_->flush();
         }});
     resources_ =
         std::make_unique<ResourceWatcher>(scheduler_, *supervisor_, *runner_, spec_,

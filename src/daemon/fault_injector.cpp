@@ -56,6 +56,7 @@ json parameters_of(const api::ChaosRequest& r) {
     case ChaosFault::heartbeat_loss:
     case ChaosFault::topic_dropout:
     case ChaosFault::partition:
+    case ChaosFault::state_dir_full:
       return {{"duration_ms", r.duration.count()}};
     case ChaosFault::packet_loss:
       return {{"duration_ms", r.duration.count()}, {"loss_percent", r.loss_percent}};
@@ -112,6 +113,18 @@ FaultInjector::~FaultInjector() = default;
 
 Result<json> FaultInjector::inject(const std::string& component, const api::ChaosRequest& request) {
   if (request.fault == ChaosFault::list) return make_error("'list' is not a fault to inject");
+  if (request.fault == ChaosFault::state_dir_full) {
+    if (running_.count("")) return make_error("the state directory is already made full");
+    if (!deps_.fill_state_dir) return make_error("this vigild cannot simulate a full disk");
+    auto injection = std::make_unique<Injection>(deps_.scheduler);
+    injection->request = request;
+    injection->started = deps_.scheduler.now();
+    injection->started_wall_us = deps_.scheduler.wall_now_us();
+    injection->id = next_id_++;
+    injection->until = injection->started + request.duration;
+    injection->until_wall_us = injection->started_wall_us + to_us(request.duration);
+    return start_timed(std::move(injection));
+  }
   const auto node = find_node(deps_.supervisor.status(), component);
   if (!node) return make_error(fmt::format("no component named '{}'", component));
   if (node->value("type", "") != "component") {
@@ -189,6 +202,10 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
           fmt::format("chaos: drop {}'s heartbeats for {} (pid {})", i.component, duration, i.pid);
       deps_.supervisor.mute_heartbeats(i.component, i.until);
       break;
+    case ChaosFault::state_dir_full:
+      reason =
+          fmt::format("chaos: the state directory is full for {}: event log writes fail", duration);
+      break;
     case ChaosFault::topic_dropout:
       if (!deps_.mute_topics || !deps_.mute_topics(i.component, i.until)) {
         return make_error(fmt::format(
@@ -240,8 +257,11 @@ Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {
                  {"until_us", i.until_wall_us}};
   detail.update(parameters_of(r));
   if (i.network) detail["ports"] = i.ports;
+  if (r.fault == ChaosFault::state_dir_full) detail.erase("pid");
   if (i.helper) detail["helper_pid"] = i.helper->pid;
   publish(i.component, health::EventKind::fault_injected, state, reason, detail);
+  // After the event: the injection itself is in the log, what follows is held in memory.
+  if (r.fault == ChaosFault::state_dir_full) deps_.fill_state_dir(true);
 
   const std::string component = i.component;
   i.end_timer.arm_at(i.until, [this, component] { finish(component); });
@@ -349,6 +369,10 @@ void FaultInjector::finish(const std::string& component, const std::string& why_
     deps_.supervisor.unmute_heartbeats(component);
     undone = true;
     how = "heartbeats are accepted again";
+  } else if (i.request.fault == ChaosFault::state_dir_full) {
+    deps_.fill_state_dir(false);
+    undone = true;
+    how = "the event log can be written again";
   } else if (i.request.fault == ChaosFault::topic_dropout) {
     if (deps_.mute_topics) deps_.mute_topics(component, std::nullopt);
     undone = true;

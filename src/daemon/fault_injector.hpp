@@ -16,6 +16,8 @@
 //                   duration (nftables, daemon/network_fault.hpp); ends early when the
 //                   process is replaced
 //   packet_loss     the same for a random share of them
+//   state_dir_full  vigild's own: its event log cannot be written for a duration, as on a full
+//                   disk (no component; events are held in memory meanwhile)
 //   cpu_hog         a helper process (vigild itself, --chaos-hog) spinning N threads, counted
 //                   in the component's process tree by the resource monitors, for a duration;
 //                   ends early when the process is replaced
@@ -55,6 +57,8 @@ class FaultInjector {
     // Drops (until a time) or accepts again (nullopt) the component's monitored topics; false
     // when it has none.
     std::function<bool(const std::string& component, std::optional<TimePoint> until)> mute_topics;
+    // Makes the event log's writes fail (true) or work again (false).
+    std::function<void(bool)> fill_state_dir;
   };
 
   explicit FaultInjector(Dependencies deps);

@@ -93,6 +93,10 @@ EventLog::~EventLog() {
 
 Result<void> EventLog::store(std::vector<health::Event>& batch) {
   if (batch.empty()) return {};
+  if (simulate_full_) {
+    ++write_errors_;
+    return make_error("database or disk is full (injected by vigil chaos state-dir-full)");
+  }
   if (!exec(db_, "BEGIN IMMEDIATE;", /*quiet=*/true)) {
     ++write_errors_;
     return make_error(fmt::format("cannot begin a write: {}", sqlite3_errmsg(db_)));

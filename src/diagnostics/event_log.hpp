@@ -51,12 +51,15 @@ class EventLog final : public health::EventStore {
   std::int64_t prune(std::int64_t now_wall_us);
   std::int64_t count() const;
   std::uint64_t write_errors() const { return write_errors_; }
+  // Chaos (state_dir_full): every write fails as on a full disk while this is set.
+  void simulate_full_disk(bool on) { simulate_full_ = on; }
 
  private:
   EventLog(sqlite3* db, config::EventLogSpec retention) : db_(db), retention_(retention) {}
   sqlite3* db_;
   config::EventLogSpec retention_;
   std::uint64_t write_errors_ = 0;
+  bool simulate_full_ = false;
 };
 
 // /proc/sys/kernel/random/boot_id: monotonic times are comparable only within one boot.

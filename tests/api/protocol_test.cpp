@@ -160,12 +160,12 @@ TEST(Protocol, RejectsBadChaosParameters) {
       {R"({"cmd":"chaos"})",
        "'chaos' needs \"fault\": kill, hang, slow, heartbeat_loss, topic_dropout, partition, "
        "packet_loss, "
-       "cpu_hog, memory_hog or list"},
+       "cpu_hog, memory_hog, state_dir_full or list"},
       {R"({"cmd":"chaos","fault":3})", "\"fault\" must be a string"},
       {R"({"cmd":"chaos","fault":"freeze","name":"a"})",
        "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, topic_dropout, partition, "
        "packet_loss, cpu_hog, "
-       "memory_hog or list)"},
+       "memory_hog, state_dir_full or list)"},
       {R"({"cmd":"chaos","fault":"hang"})", "fault 'hang' needs \"name\" (a component)"},
       {R"({"cmd":"chaos","fault":"list","name":"a"})", "fault 'list' takes no \"name\""},
       {R"({"cmd":"chaos","fault":"hang","name":"a"})",

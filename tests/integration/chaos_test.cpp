@@ -321,7 +321,7 @@ root:
   EXPECT_EQ(error_of({{"cmd", "chaos"}, {"fault", "freeze"}, {"name", "lidar"}}),
             "unknown fault 'freeze' (kill, hang, slow, heartbeat_loss, topic_dropout, partition, "
             "packet_loss, "
-            "cpu_hog, memory_hog or list)");
+            "cpu_hog, memory_hog, state_dir_full or list)");
 
   // One timed fault per component at a time; another component is fine.
   auto first =

@@ -179,5 +179,58 @@ root:
   std::filesystem::remove_all(fallback);
 }
 
+// The same path on demand: `vigil chaos state-dir-full` makes the log's writes fail for a while.
+TEST(StateDir, AChaosFullStateDirIsRiddenOutWithoutLosingAnEvent) {
+  Vigild v(R"(
+root:
+  intensity: {restarts: 1000, within: 1m}
+  children:
+    - name: crasher
+      command: [/bin/sh, -c, "sleep 0.2; exit 3"]
+      backoff: {initial: 50ms, max: 50ms, jitter: 0}
+)");
+  v.start();
+  auto first = v.wait_for("crasher", "exited");
+  auto out = run_command({bin("vigil"), "--socket", v.state_dir() + "/control.sock", "chaos",
+                          "state-dir-full", "--for", "2s"});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  auto injected = v.wait_for(
+      [](const json& e) {
+        return e.value("kind", "") == "fault_injected" &&
+               e["detail"].value("fault", "") == "state_dir_full";
+      },
+      10s, first["id"]);
+  auto failing = v.wait_for([](const json& e) { return is_event_log_event(e, "warning"); }, 10s,
+                            /*after_id=*/-1);
+  EXPECT_NE(failing["detail"].value("error", "").find("injected by vigil chaos"), std::string::npos)
+      << failing.dump();
+  auto cleared = v.wait_for([](const json& e) { return is_event_log_event(e, "warning_cleared"); },
+                            10s, /*after_id=*/injected["id"]);
+  EXPECT_GT(cleared["detail"].value("written_late", 0), 3) << cleared.dump();
+
+  // Every spawn seen on the stream while the log was failing is in the log now.
+  std::set<int> streamed;
+  bool during = false;
+  for (const auto& e : v.events()) {
+    if (e == failing) during = true;
+    if (e == cleared) break;
+    if (during && e["component"] == "crasher" && e["kind"] == "spawned") {
+      streamed.insert(e["detail"].value("pid", 0));
+    }
+  }
+  ASSERT_GE(streamed.size(), 3u);
+  std::set<int> logged;
+  bool fault_cleared_logged = false;
+  const json events = v.request({{"cmd", "events"}, {"limit", 100000}})["events"];
+  for (const auto& e : events) {
+    if (e["component"] == "crasher" && e["kind"] == "spawned") {
+      logged.insert(e["detail"].value("pid", 0));
+    }
+    if (e["kind"] == "fault_cleared") fault_cleared_logged = true;
+  }
+  for (int pid : streamed) EXPECT_TRUE(logged.count(pid)) << "spawn of " << pid << " lost";
+  EXPECT_TRUE(fault_cleared_logged);
+}
+
 }  // namespace
 }  // namespace vigil::testing
