@@ -48,7 +48,7 @@ constexpr std::string_view kFaultNames =
 bool is_chaos_field(std::string_view key) {
   return key == "fault" || key == "duration_ms" || key == "signal" || key == "group" ||
          key == "period_ms" || key == "duty" || key == "loss_percent" || key == "cpus" ||
-         key == "bytes";
+         key == "bytes" || key == "expect";
 }
 
 // A fault is refused unless every parameter given applies to it and is in range: a typo in a
@@ -74,6 +74,7 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
   }
   const auto applies = [&](std::string_view key) {
     if (key == "fault") return true;
+    if (key == "expect") return c.fault != ChaosFault::list;
     if (key == "signal" || key == "group") return c.fault == ChaosFault::kill;
     if (key == "duration_ms") return is_timed(c.fault);
     if (key == "loss_percent") return c.fault == ChaosFault::packet_loss;
@@ -142,6 +143,12 @@ Result<ChaosRequest> parse_chaos(const nlohmann::json& j, const std::string& nam
     c.loss_percent = l->get<double>();
   } else if (c.fault == ChaosFault::packet_loss) {
     return make_error("fault 'packet_loss' needs \"loss_percent\" (e.g. 20)");
+  }
+  if (auto x = j.find("expect"); x != j.end()) {
+    if (!x->is_string() || (*x != "failure" && *x != "none")) {
+      return make_error("\"expect\" must be \"failure\" or \"none\"");
+    }
+    c.expect_failure = *x == "failure";
   }
   if (auto n = j.find("cpus"); n != j.end()) {
     if (!n->is_number_integer() || n->get<std::int64_t>() < 1 || n->get<std::int64_t>() > 64) {

@@ -55,6 +55,10 @@ struct ChaosRequest {
   double loss_percent = 0;                // packet_loss: the share of datagrams dropped
   int cpus = 1;                           // cpu_hog: spinning threads
   std::uint64_t bytes = 0;                // memory_hog: memory touched and held
+  // What the robot should do: fail and be recovered (the default), or ride it out with no
+  // failure at all ("expect": "none", e.g. packet loss a lease absorbs). Recorded in the
+  // event for the report.
+  bool expect_failure = true;
 };
 
 std::string_view to_string(ChaosFault f);

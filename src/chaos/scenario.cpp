@@ -158,6 +158,13 @@ class Parser {
           if (auto x = number(v, "duty", 0.01, 0.99)) f.duty = *x;
         } else if (key == "loss") {
           if (auto x = percent(v, "loss")) f.loss_percent = *x;
+        } else if (key == "expect") {
+          const std::string text = v.IsScalar() ? v.Scalar() : "";
+          if (text == "failure" || text == "none") {
+            f.expect_failure = text == "failure";
+          } else {
+            error(v, "expect must be failure (detected and recovered) or none (ridden out)");
+          }
         } else if (key == "cpus") {
           if (auto x = number(v, "cpus", 1, 64)) f.cpus = static_cast<int>(*x);
         } else if (key == "size") {
@@ -169,7 +176,7 @@ class Parser {
           }
         } else {
           error(it->first, fmt::format("unknown key '{}' in a fault (fault, weight, targets, for, "
-                                       "signal, period, duty, loss, cpus, size)",
+                                       "signal, period, duty, loss, cpus, size, expect)",
                                        key));
         }
       }
@@ -214,6 +221,7 @@ nlohmann::json injection_request(const FaultSpec& fault, const std::string& targ
   }
   if (fault.fault == "packet_loss") r["loss_percent"] = fault.loss_percent;
   if (fault.fault == "cpu_hog") r["cpus"] = fault.cpus;
+  if (!fault.expect_failure) r["expect"] = "none";
   if (fault.fault == "memory_hog") r["bytes"] = fault.bytes;
   return r;
 }

@@ -16,7 +16,7 @@
 //     - {fault: slow, for: 5s, duty: 0.5, period: 100ms}
 //     - {fault: kill, signal: SIGSEGV, targets: [battery]}
 //     - {fault: partition, for: 3s}                # the node's DDS datagrams dropped
-//     - {fault: packet_loss, for: 10s, loss: 20%}
+//     - {fault: packet_loss, for: 10s, loss: 20%, expect: none}   # to be ridden out
 //     - {fault: cpu_hog, for: 10s, cpus: 2}         # helpers counted in the node's tree
 //     - {fault: memory_hog, for: 10s, size: 200MiB}
 #include <cstdint>
@@ -43,6 +43,7 @@ struct FaultSpec {
   double loss_percent = 0;                           // packet_loss
   int cpus = 1;                                      // cpu_hog
   std::uint64_t bytes = 0;                           // memory_hog
+  bool expect_failure = true;  // `expect: none`: the robot must ride it out, with no failure
   int line = 0;
 };
 

@@ -101,6 +101,11 @@ void add_targets(SoakReport& r) {
       {"detection", "100 % of injected faults",
        fmt::format("{} of {}", r.all.detected, r.all.injected),
        r.all.injected == 0 ? std::nullopt : std::optional<bool>(r.all.detected == r.all.injected)});
+  if (r.to_ride_out > 0) {
+    r.targets.push_back({"ridden out", "100 % of faults expected to cause no failure",
+                         fmt::format("{} of {}", r.ridden_out, r.to_ride_out),
+                         r.ridden_out == r.to_ride_out});
+  }
   r.targets.push_back({"recovery", "100 % of detected faults",
                        fmt::format("{} of {}", r.all.recovered, r.all.detected),
                        r.all.detected == 0
@@ -158,6 +163,29 @@ SoakReport compute_soak_report(const std::vector<health::Event>& events,
   for (std::size_t at : injections) {
     const auto& inj = events[at];
     const std::string fault = inj.detail.value("fault", std::string("?"));
+    if (inj.detail.value("expect", std::string("failure")) == "none") {
+      // To be ridden out: any failure of the target while it is in effect says it was not.
+      const std::int64_t until =
+          inj.mono_us + inj.detail.value("duration_ms", std::int64_t{0}) * 1000;
+      effect_end[at] = until;
+      ++r.to_ride_out;
+      std::optional<std::size_t> failure;
+      for (std::size_t j = at + 1; j < events.size() && events[j].mono_us <= until; ++j) {
+        if (events[j].component == inj.component && is_failure(events[j]) && !matched[j]) {
+          failure = j;
+          break;
+        }
+      }
+      r.injections.push_back(
+          {inj.wall_us, fault, inj.component, std::nullopt, std::nullopt, true, !failure});
+      if (failure) {
+        matched[*failure] = true;
+        r.not_ridden_out.push_back(events[*failure].to_json());
+      } else {
+        ++r.ridden_out;
+      }
+      continue;
+    }
     auto& figures = r.by_fault[fault];
     ++figures.injected;
     r.injections.push_back({inj.wall_us, fault, inj.component, std::nullopt, std::nullopt});
@@ -278,6 +306,9 @@ nlohmann::json SoakReport::to_json() const {
                       {"missed", missed},
                       {"false_alarm_events", false_alarm_events},
                       {"lost_events", lost_events},
+                      {"to_ride_out", to_ride_out},
+                      {"ridden_out", ridden_out},
+                      {"not_ridden_out", not_ridden_out},
                       {"availability", availability},
                       {"system_availability", system_availability},
                       {"mode_share", mode_share},
@@ -314,6 +345,10 @@ std::string SoakReport::to_markdown() const {
       "\nMissed detections: {}. False alarms: {}. Collateral failures (while a fault was in "
       "effect): {}. Events missing from the log: {}.\n",
       missed.size(), false_alarms, collateral, lost_events);
+  if (to_ride_out > 0) {
+    out += fmt::format("Faults to ride out with no failure (`expect: none`): {}, ridden out {}.\n",
+                       to_ride_out, ridden_out);
+  }
   out += "\n| component | availability |\n|---|---|\n";
   for (const auto& [name, a] : availability) out += fmt::format("| {} | {} |\n", name, percent(a));
   out += fmt::format("| (system: every component up) | {} |\n", percent(system_availability));
@@ -422,6 +457,19 @@ std::string timeline(const SoakReport& r) {
   }
   for (const auto& i : r.injections) {
     const double cx = x(i.at_us);
+    if (i.to_ride_out) {
+      // At the bottom: nothing to recover from, as it should be; a cross if it failed.
+      svg +=
+          i.ridden_out
+              ? fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="3" fill="none" stroke="#555">)"
+                            R"(<title>{} {}: ridden out</title></circle>)",
+                            cx, kTop + kPlot - 4, html_escape(i.fault), html_escape(i.target))
+              : fmt::format(
+                    R"(<text x="{:.1f}" y="{:.1f}" fill="#d00" font-size="14" )"
+                    R"(text-anchor="middle">&#x2715;<title>{} {}: not ridden out</title></text>)",
+                    cx, kTop + 10, html_escape(i.fault), html_escape(i.target));
+      continue;
+    }
     if (!i.detection_ms || !i.recovery_ms) {
       svg += fmt::format(
           R"(<text x="{:.1f}" y="{:.1f}" fill="#d00" font-size="14" text-anchor="middle">)"

@@ -49,6 +49,8 @@ struct InjectionRecord {
   std::string target;
   std::optional<double> detection_ms;
   std::optional<double> recovery_ms;
+  bool to_ride_out = false;  // `expect: none`
+  bool ridden_out = false;
 };
 
 struct ModeSpan {
@@ -66,9 +68,14 @@ struct SoakReport {
   std::int64_t window_start_us = 0;
   std::int64_t window_end_us = 0;
   std::map<std::string, FaultFigures> by_fault;  // kill, hang, heartbeat_loss, ...
-  FaultFigures all;
-  int false_alarms = 0;  // failures with no fault in effect anywhere
-  int collateral = 0;    // failures while a fault was in effect (until its target was ready)
+  FaultFigures all;                              // faults that should be detected and recovered
+  // Faults the robot should ride out with no failure (`expect: none`, e.g. packet loss a lease
+  // absorbs): a failure of the target while one is in effect is not riding it out.
+  int to_ride_out = 0;
+  int ridden_out = 0;
+  std::vector<nlohmann::json> not_ridden_out;  // the failure events
+  int false_alarms = 0;                        // failures with no fault in effect anywhere
+  int collateral = 0;  // failures while a fault was in effect (until its target was ready)
   std::vector<nlohmann::json> missed;  // injections never detected
   std::vector<nlohmann::json> false_alarm_events;
   int lost_events = 0;  // gaps in the event ids: events the log does not have

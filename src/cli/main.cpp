@@ -219,6 +219,7 @@ struct ChaosOptions {
   std::string loss;    // --loss: "20%" or "20"
   int cpus = 1;        // --cpus
   std::string size;    // --size: "200MiB"
+  std::string expect;  // --expect: failure | none
 };
 
 std::optional<std::int64_t> chaos_milliseconds(const std::string& option, const std::string& text,
@@ -256,6 +257,14 @@ std::optional<double> parse_duty(const std::string& text) {
 std::optional<json> chaos_request(const std::string& fault, const std::string& name,
                                   const ChaosOptions& o) {
   json request = {{"cmd", "chaos"}, {"fault", fault}, {"name", name}};
+  if (!o.expect.empty()) {
+    if (o.expect != "failure" && o.expect != "none") {
+      std::cerr << "vigil: --expect '" << o.expect
+                << "' must be failure (detected and recovered) or none (ridden out)\n";
+      return std::nullopt;
+    }
+    request["expect"] = o.expect;
+  }
   if (fault == "kill") {
     // By name, as vigild takes it: numbers differ between architectures.
     auto sig = o.signal.empty() || std::isdigit(static_cast<unsigned char>(o.signal[0])) != 0
@@ -514,6 +523,8 @@ int main(int argc, char** argv) {
   chaos_kill->add_option("NAME", name, "the component")->required();
   chaos_kill->add_option("--signal", chaos_options.signal, "which signal (default SIGKILL)");
   chaos_kill->add_flag("--group", chaos_options.group, "to its whole process group");
+  chaos_kill->add_option("--expect", chaos_options.expect,
+                         "failure (default: detected and recovered) or none (to be ridden out)");
   auto* chaos_hang = chaos->add_subcommand(
       "hang", "stop the component's processes (SIGSTOP) for a while, then continue them");
   auto* chaos_slow = chaos->add_subcommand(
@@ -539,6 +550,8 @@ int main(int argc, char** argv) {
                     chaos_partition, chaos_packet_loss, chaos_cpu_hog, chaos_memory_hog}) {
     sub->add_option("NAME", name, "the component")->required();
     sub->add_option("--for", chaos_options.for_duration, "how long (e.g. 3s)")->required();
+    sub->add_option("--expect", chaos_options.expect,
+                    "failure (default: detected and recovered) or none (to be ridden out)");
   }
   chaos_slow->add_option("--duty", chaos_options.duty,
                          "the part of each period it is stopped: 50% or 0.5 (default 50%)");

@@ -45,7 +45,7 @@ std::optional<json> find_node(const json& node, const std::string& name) {
 }
 
 // The parameters that apply to the fault, as they go into events and replies.
-json parameters_of(const api::ChaosRequest& r) {
+json parameters_by_fault(const api::ChaosRequest& r) {
   switch (r.fault) {
     case ChaosFault::kill:
       return {{"signal", signal_name(r.signal)}, {"group", r.group}};
@@ -68,6 +68,12 @@ json parameters_of(const api::ChaosRequest& r) {
       break;
   }
   return json::object();
+}
+
+json parameters_of(const api::ChaosRequest& r) {
+  json p = parameters_by_fault(r);
+  if (!r.expect_failure) p["expect"] = "none";
+  return p;
 }
 
 }  // namespace

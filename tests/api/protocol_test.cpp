@@ -146,6 +146,12 @@ TEST(Protocol, ParsesChaos) {
   ASSERT_TRUE(loss20.ok()) << loss20.error();
   EXPECT_EQ(loss20->chaos.fault, ChaosFault::packet_loss);
   EXPECT_DOUBLE_EQ(loss20->chaos.loss_percent, 20.0);
+  EXPECT_TRUE(loss20->chaos.expect_failure) << "a failure is expected unless told otherwise";
+  auto ride = parse_request(
+      R"({"cmd":"chaos","fault":"packet_loss","name":"a","duration_ms":5000,"loss_percent":20,)"
+      R"("expect":"none"})");
+  ASSERT_TRUE(ride.ok()) << ride.error();
+  EXPECT_FALSE(ride->chaos.expect_failure);
   auto cut = parse_request(R"({"cmd":"chaos","fault":"partition","name":"a","duration_ms":5000})");
   ASSERT_TRUE(cut.ok()) << cut.error();
   EXPECT_EQ(to_string(cut->chaos.fault), "partition");
@@ -206,6 +212,8 @@ TEST(Protocol, RejectsBadChaosParameters) {
        "\"loss_percent\" must be a number above 0 and at most 100"},
       {R"({"cmd":"chaos","fault":"partition","name":"a","duration_ms":1000,"loss_percent":5})",
        "\"loss_percent\" does not apply to fault 'partition'"},
+      {R"({"cmd":"chaos","fault":"kill","name":"a","expect":"maybe"})",
+       "\"expect\" must be \"failure\" or \"none\""},
       {R"({"cmd":"chaos","fault":"memory_hog","name":"a","duration_ms":1000})",
        "fault 'memory_hog' needs \"bytes\" (how much memory to hold)"},
       {R"({"cmd":"chaos","fault":"memory_hog","name":"a","duration_ms":1000,"bytes":-5})",

@@ -19,7 +19,7 @@ faults:
   - {fault: hang, for: 3s}
   - {fault: slow, for: 5s, duty: 0.25, period: 200ms}
   - {fault: kill, signal: SIGSEGV, targets: [battery]}
-  - {fault: packet_loss, for: 10s, loss: 20%}
+  - {fault: packet_loss, for: 10s, loss: 20%, expect: none}
   - {fault: memory_hog, for: 5s, size: 200MiB}
   - {fault: topic_dropout, for: 2s}
 )";
@@ -55,7 +55,8 @@ TEST(Scenario, ParsesFaultsAndDefaults) {
                                                                       {"fault", "packet_loss"},
                                                                       {"name", "camera"},
                                                                       {"duration_ms", 10000},
-                                                                      {"loss_percent", 20.0}}));
+                                                                      {"loss_percent", 20.0},
+                                                                      {"expect", "none"}}));
 }
 
 TEST(Scenario, OnePreciseErrorPerMistake) {
@@ -63,6 +64,8 @@ TEST(Scenario, OnePreciseErrorPerMistake) {
       {"faults: [{fault: melt}]",
        "s.yaml:1:18: error: unknown fault 'melt' (kill, hang, slow, heartbeat_loss, "
        "topic_dropout, partition, packet_loss, cpu_hog or memory_hog)"},
+      {"faults: [{fault: kill, expect: maybe}]",
+       "s.yaml:1:32: error: expect must be failure (detected and recovered) or none (ridden out)"},
       {"faults: [{fault: packet_loss, for: 1s}]",
        "s.yaml:1:10: error: a packet_loss fault needs `loss:` (e.g. 20%)"},
       {"faults: [{fault: packet_loss, for: 1s, loss: 120%}]",

@@ -230,5 +230,38 @@ TEST(SoakReport, ATimedFaultHittingTheRestartedProcessAgainIsNotAFalseAlarm) {
   EXPECT_DOUBLE_EQ(r.nominal_or_degraded.value_or(0), 1.0);
 }
 
+TEST(SoakReport, AFaultToRideOutCountsAsRiddenOutOnlyWithoutAFailure) {
+  Log log;
+  log.add("beater", EventKind::ready, 0);
+  log.add("camera", EventKind::ready, 0);
+  // 20 % loss for 30 s that the lease absorbs: ridden out.
+  log.add("beater", EventKind::fault_injected, 1000, FailureKind::none,
+          {{"fault", "packet_loss"}, {"duration_ms", 30'000}, {"expect", "none"}});
+  // The same into the camera, which fails meanwhile: not ridden out (and not a false alarm).
+  log.add("camera", EventKind::fault_injected, 40'000, FailureKind::none,
+          {{"fault", "packet_loss"}, {"duration_ms", 30'000}, {"expect", "none"}});
+  log.add("camera", EventKind::hang_detected, 45'000, FailureKind::hang);
+  log.add("camera", EventKind::ready, 45'300);
+  const auto r = compute_soak_report(log.events, 0, 100'000 * kMs);
+  EXPECT_EQ(r.to_ride_out, 2);
+  EXPECT_EQ(r.ridden_out, 1);
+  ASSERT_EQ(r.not_ridden_out.size(), 1u);
+  EXPECT_EQ(r.not_ridden_out[0]["component"], "camera");
+  EXPECT_EQ(r.false_alarms, 0);
+  EXPECT_EQ(r.all.injected, 0) << "not counted as faults to detect";
+  EXPECT_TRUE(r.missed.empty());
+  const auto it = std::find_if(r.targets.begin(), r.targets.end(),
+                               [](const Target& t) { return t.name == "ridden out"; });
+  ASSERT_NE(it, r.targets.end());
+  EXPECT_EQ(it->measured, "1 of 2");
+  EXPECT_EQ(it->met, std::optional<bool>(false));
+  const std::string html = r.to_html();
+  EXPECT_NE(html.find("<title>packet_loss beater: ridden out</title>"), std::string::npos);
+  EXPECT_NE(html.find("<title>packet_loss camera: not ridden out</title>"), std::string::npos);
+  EXPECT_NE(
+      r.to_markdown().find("Faults to ride out with no failure (`expect: none`): 2, ridden out 1."),
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::chaos

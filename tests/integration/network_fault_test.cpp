@@ -154,10 +154,12 @@ TEST(NetworkFault, TwentyPercentLossWithALeaseOfTenPeriodsRaisesNoFalseAlarm) {
       << "no DDS heartbeats reached vigild";
   const int beats_before = v.component("beater")["heartbeats"];
 
-  auto out = chaos(v, {"packet-loss", "beater", "--for", "30s", "--loss", "20%"});
+  auto out =
+      chaos(v, {"packet-loss", "beater", "--for", "30s", "--loss", "20%", "--expect", "none"});
   ASSERT_EQ(out.exit_code, 0) << out.output;
   auto injected = v.wait_for("beater", "fault_injected", 10s, ready["id"]);
   EXPECT_EQ(injected["detail"]["loss_percent"], 20.0);
+  EXPECT_EQ(injected["detail"]["expect"], "none") << "for the soak report: to be ridden out";
   auto cleared = v.wait_for("beater", "fault_cleared", 45s, injected["id"]);
 
   // The loss was real: about a fifth of the component's datagrams were dropped...
