@@ -122,14 +122,7 @@ Result<json> FaultInjector::inject(const std::string& component, const api::Chao
   if (request.fault == ChaosFault::state_dir_full) {
     if (running_.count("")) return make_error("the state directory is already made full");
     if (!deps_.fill_state_dir) return make_error("this vigild cannot simulate a full disk");
-    auto injection = std::make_unique<Injection>(deps_.scheduler);
-    injection->request = request;
-    injection->started = deps_.scheduler.now();
-    injection->started_wall_us = deps_.scheduler.wall_now_us();
-    injection->id = next_id_++;
-    injection->until = injection->started + request.duration;
-    injection->until_wall_us = injection->started_wall_us + to_us(request.duration);
-    return start_timed(std::move(injection));
+    return start_timed(new_timed(request));
   }
   const auto node = find_node(deps_.supervisor.status(), component);
   if (!node) return make_error(fmt::format("no component named '{}'", component));
@@ -173,17 +166,24 @@ Result<json> FaultInjector::inject(const std::string& component, const api::Chao
             detail);
     return json{{"id", id}, {"fault", "kill"}, {"name", component}, {"pid", pid}};
   }
-  auto injection = std::make_unique<Injection>(deps_.scheduler);
-  injection->request = request;
+  auto injection = new_timed(request);
   injection->component = component;
   injection->pid = pid;
   injection->start_time = stat->start_time;
+  return start_timed(std::move(injection));
+}
+
+// A timed fault starting now, with the next id.
+std::unique_ptr<FaultInjector::Injection> FaultInjector::new_timed(
+    const api::ChaosRequest& request) {
+  auto injection = std::make_unique<Injection>(deps_.scheduler);
+  injection->request = request;
   injection->started = deps_.scheduler.now();
   injection->started_wall_us = deps_.scheduler.wall_now_us();
   injection->id = next_id_++;
   injection->until = injection->started + request.duration;
   injection->until_wall_us = injection->started_wall_us + to_us(request.duration);
-  return start_timed(std::move(injection));
+  return injection;
 }
 
 Result<json> FaultInjector::start_timed(std::unique_ptr<Injection> injection) {

@@ -80,6 +80,7 @@ class FaultInjector {
  private:
   struct Injection;
 
+  std::unique_ptr<Injection> new_timed(const api::ChaosRequest& request);
   Result<nlohmann::json> start_timed(std::unique_ptr<Injection> injection);
   void slow_cycle(Injection& injection, bool stop_now);
   Result<std::string> cut_network(Injection& injection);

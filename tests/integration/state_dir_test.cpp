@@ -59,19 +59,22 @@ class SmallDisk {
   std::string error_;
 };
 
-bool is_event_log_event(const json& e, const std::string& kind) {
-  return e.value("kind", "") == kind && e["detail"].value("source", "") == "event_log";
-}
-
-TEST(StateDir, AFullDiskDoesNotStopSupervisionIsSaidLoudlyAndLosesNoEvent) {
-  Vigild v(R"(
+// A component that exits every 0.2 s and is restarted at once: a steady stream of events.
+constexpr const char* kCrasher = R"(
 root:
   intensity: {restarts: 1000, within: 1m}
   children:
     - name: crasher
       command: [/bin/sh, -c, "sleep 0.2; exit 3"]
       backoff: {initial: 50ms, max: 50ms, jitter: 0}
-)");
+)";
+
+bool is_event_log_event(const json& e, const std::string& kind) {
+  return e.value("kind", "") == kind && e["detail"].value("source", "") == "event_log";
+}
+
+TEST(StateDir, AFullDiskDoesNotStopSupervisionIsSaidLoudlyAndLosesNoEvent) {
+  Vigild v(kCrasher);
   SmallDisk disk(v.state_dir(), "4m");
   ASSERT_EQ(disk.error(), "");
   v.start();
@@ -181,14 +184,7 @@ root:
 
 // The same path on demand: `vigil chaos state-dir-full` makes the log's writes fail for a while.
 TEST(StateDir, AChaosFullStateDirIsRiddenOutWithoutLosingAnEvent) {
-  Vigild v(R"(
-root:
-  intensity: {restarts: 1000, within: 1m}
-  children:
-    - name: crasher
-      command: [/bin/sh, -c, "sleep 0.2; exit 3"]
-      backoff: {initial: 50ms, max: 50ms, jitter: 0}
-)");
+  Vigild v(kCrasher);
   v.start();
   auto first = v.wait_for("crasher", "exited");
   auto out = run_command({bin("vigil"), "--socket", v.state_dir() + "/control.sock", "chaos",
