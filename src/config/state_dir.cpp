@@ -11,10 +11,14 @@
 
 namespace vigil::config {
 
-std::string fallback_state_dir(const std::string& state_dir) {
+std::string state_dir_tag(const std::string& state_dir) {
   std::uint32_t hash = 2166136261u;
   for (unsigned char c : state_dir) hash = (hash ^ c) * 16777619u;
-  return fmt::format("/run/vigil/state-{:08x}", hash);
+  return fmt::format("{:08x}", hash);
+}
+
+std::string fallback_state_dir(const std::string& state_dir) {
+  return "/run/vigil/state-" + state_dir_tag(state_dir);
 }
 
 std::string state_dir_unwritable(const std::string& dir) {

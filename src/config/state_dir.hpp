@@ -7,7 +7,11 @@
 
 namespace vigil::config {
 
-// "/run/vigil/state-<FNV-1a of state_dir, 8 hex digits>".
+// A short name for a state dir, the same from run to run: FNV-1a, 8 hex digits. Names what
+// belongs to one vigild where several share a host (its fallback dir, its nftables tables).
+std::string state_dir_tag(const std::string& state_dir);
+
+// "/run/vigil/state-<state_dir_tag>".
 std::string fallback_state_dir(const std::string& state_dir);
 
 // Empty when `dir` exists (or could be created) and can be written; else why not.

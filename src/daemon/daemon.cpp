@@ -79,12 +79,10 @@ class FollowSink final : public health::EventSink {
   std::string component_;
 };
 
-// "vigil_chaos_<FNV-1a of the state dir>_": the nftables tables of this vigild's network
+// "vigil_chaos_<state_dir_tag>_": the nftables tables of this vigild's network
 // faults, apart from those of another vigild on the host, and the same after a restart.
 std::string network_table_prefix(const std::string& state_dir) {
-  std::uint32_t hash = 2166136261u;
-  for (unsigned char c : state_dir) hash = (hash ^ c) * 16777619u;
-  return fmt::format("vigil_chaos_{:08x}_", hash);
+  return "vigil_chaos_" + config::state_dir_tag(state_dir) + "_";
 }
 
 // Holds an exclusive lock on state_dir/vigild.lock for vigild's lifetime: two daemons on one

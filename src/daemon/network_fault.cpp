@@ -85,28 +85,14 @@ std::string first_line(const std::string& text) {
 
 }  // namespace
 
-std::vector<pid_t> session_members(pid_t leader, const std::string& proc) {
+std::vector<pid_t> session_members(pid_t leader) {
   std::vector<pid_t> members{leader};
-  DIR* d = ::opendir(proc.c_str());
+  DIR* d = ::opendir("/proc");
   if (d == nullptr) return members;
   while (dirent* e = ::readdir(d)) {
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0 || pid == leader) continue;
-    if (proc == "/proc") {
-      if (auto st = process::read_proc_stat(pid); st && st->session == leader) {
-        members.push_back(pid);
-      }
-      continue;
-    }
-    // A procfs copy (tests): the session is field 6 of stat, counted after the last ')'.
-    std::ifstream in(fmt::format("{}/{}/stat", proc, pid));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto paren = text.rfind(')');
-    if (paren == std::string::npos) continue;
-    std::istringstream rest(text.substr(paren + 1));
-    std::string state;
-    pid_t ppid = 0, pgrp = 0, session = 0;
-    if (rest >> state >> ppid >> pgrp >> session && session == leader) members.push_back(pid);
+    if (auto st = process::read_proc_stat(pid); st && st->session == leader) members.push_back(pid);
   }
   ::closedir(d);
   return members;

@@ -30,7 +30,7 @@ std::vector<std::uint16_t> udp_ports_of(const std::vector<pid_t>& pids,
 
 // The processes of the session led by `leader` (the component's main process and what it
 // started), `leader` first.
-std::vector<pid_t> session_members(pid_t leader, const std::string& proc = "/proc");
+std::vector<pid_t> session_members(pid_t leader);
 
 // The nft script that creates table `inet <table>` dropping `percent` (0 < percent <= 100) of
 // the UDP datagrams from or to `ports`, counting what it saw and what it dropped.
